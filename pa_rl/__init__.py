@@ -1,0 +1,1 @@
+"""lerobot-jax: Policy-Agnostic RL in JAX."""
