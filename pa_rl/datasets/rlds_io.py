@@ -1,0 +1,349 @@
+"""RLDS datasets on disk: an atomic episode writer and a loader.
+
+A dataset written here is a TFDS folder that
+``tfds.builder_from_directory(path).as_dataset(split="train")`` loads: each
+example is an episode with the standard RLDS step fields (observation,
+action, reward, discount, is_first, is_last, is_terminal) and episode
+metadata. Step ``t`` holds ``o_t``, the action ``a_t`` taken there, and the
+reward and discount that followed it; the last step holds the final
+observation with zero action and reward (RLDS convention).
+
+Beside the TFDS files, ``pa_rl_metadata.json`` records the environment's
+action bounds and name, so normalization can use the true action range.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import rlds
+
+from pa_rl import types
+
+# Importing TensorFlow costs seconds; only the functions that need it do.
+_METADATA_FILE = "pa_rl_metadata.json"
+_DATASET_NAME = "pa_rl_episodes"
+_FILENAME_TEMPLATE = "{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_INDEX}-of-{NUM_SHARDS}"
+STEP_FIELDS = (rlds.OBSERVATION, rlds.ACTION, rlds.REWARD, rlds.DISCOUNT,
+               rlds.IS_FIRST, rlds.IS_LAST, rlds.IS_TERMINAL)
+
+
+class DatasetError(ValueError):
+  """A dataset on disk is missing, malformed or holds bad values."""
+
+
+def _features(observation_spec: Mapping[str, types.ObsSpec], action_dim: int):
+  import tensorflow as tf
+  import tensorflow_datasets as tfds
+  obs = {}
+  for key, spec in observation_spec.items():
+    dtype = np.uint8 if spec.type == types.RGB else np.float32
+    obs[key] = tfds.features.Tensor(shape=spec.shape, dtype=dtype)
+  return tfds.features.FeaturesDict({
+      rlds.STEPS: tfds.features.Dataset({
+          rlds.OBSERVATION: tfds.features.FeaturesDict(obs),
+          rlds.ACTION: tfds.features.Tensor(shape=(action_dim,), dtype=np.float32),
+          rlds.REWARD: tfds.features.Scalar(dtype=np.float32),
+          rlds.DISCOUNT: tfds.features.Scalar(dtype=np.float32),
+          rlds.IS_FIRST: tf.bool,
+          rlds.IS_LAST: tf.bool,
+          rlds.IS_TERMINAL: tf.bool,
+      }),
+      "episode_metadata": tfds.features.FeaturesDict({
+          "episode_id": tfds.features.Scalar(dtype=np.int64),
+          "task_id": tfds.features.Scalar(dtype=np.int64),
+          "episode_return": tfds.features.Scalar(dtype=np.float32),
+          "success": tf.bool,
+          "policy": tfds.features.Text(),
+      }),
+  })
+
+
+class RLDSWriter:
+  """Writes episodes to an RLDS dataset directory, atomically.
+
+  Episodes go to a hidden temporary directory beside ``output_dir``; `close`
+  writes the TFDS metadata and renames the directory into place in one step,
+  so a run killed half-way leaves no directory that loads as a dataset.
+
+  Usage:
+    with RLDSWriter(path, observation_spec, action_dim, action_low,
+                    action_high, env_name="two_routes") as writer:
+      writer.add_episode(steps, episode_metadata)
+  """
+
+  def __init__(self, output_dir: str, observation_spec: Mapping[str, types.ObsSpec],
+               action_dim: int, action_low, action_high, env_name: str = "",
+               overwrite: bool = False, extra_metadata: Mapping[str, Any] | None = None):
+    self._output_dir = os.path.abspath(output_dir)
+    if os.path.exists(self._output_dir) and not overwrite:
+      raise FileExistsError(
+          f"output_dir {self._output_dir} already exists; choose a new path or "
+          "pass overwrite=True")
+    self._observation_spec = {k: v if isinstance(v, types.ObsSpec) else types.ObsSpec(**v)
+                              for k, v in observation_spec.items()}
+    self._action_dim = int(action_dim)
+    self._features = _features(self._observation_spec, self._action_dim)
+    parent = os.path.dirname(self._output_dir)
+    os.makedirs(parent, exist_ok=True)
+    self._tmp_dir = tempfile.mkdtemp(
+        prefix=f".{os.path.basename(self._output_dir)}.tmp-", dir=parent)
+    self._metadata = {
+        "env_name": env_name,
+        "action_low": np.asarray(action_low, np.float32).reshape(-1).tolist(),
+        "action_high": np.asarray(action_high, np.float32).reshape(-1).tolist(),
+        "observation_spec": {k: {"shape": list(v.shape), "type": v.type}
+                             for k, v in self._observation_spec.items()},
+        **dict(extra_metadata or {}),
+    }
+    self._overwrite = overwrite
+    self._num_episodes = 0
+    self._num_bytes = 0
+    self._num_steps = 0
+    self._shard_path = os.path.join(self._tmp_dir, "records.tmp")
+    import tensorflow as tf
+    self._record_writer = tf.io.TFRecordWriter(self._shard_path)
+    self._closed = False
+
+  @property
+  def num_episodes(self) -> int:
+    return self._num_episodes
+
+  def add_episode(self, steps: Mapping[str, Any],
+                  episode_metadata: Mapping[str, Any] | None = None) -> None:
+    """Adds one episode.
+
+    Args:
+      steps: the RLDS step fields, each stacked over the episode's T steps
+        (observation is a dict of ``[T, ...]`` arrays).
+      episode_metadata: optional ``task_id``, ``success``, ``policy``;
+        ``episode_id`` and ``episode_return`` are filled in.
+    """
+    if self._closed:
+      raise RuntimeError("RLDSWriter is closed")
+    steps = validate_episode(steps, self._observation_spec, self._action_dim)
+    meta = dict(episode_metadata or {})
+    example = {
+        rlds.STEPS: steps,
+        "episode_metadata": {
+            "episode_id": self._num_episodes,
+            "task_id": int(meta.get("task_id", 0)),
+            "episode_return": float(np.sum(steps[rlds.REWARD])),
+            "success": bool(meta.get("success", False)),
+            "policy": str(meta.get("policy", "")),
+        },
+    }
+    serialized = self._features.serialize_example(example)
+    self._record_writer.write(serialized)
+    self._num_bytes += len(serialized)
+    self._num_episodes += 1
+    self._num_steps += len(steps[rlds.REWARD])
+
+  def close(self) -> str:
+    """Finishes the dataset and moves it into place; returns its path."""
+    if self._closed:
+      return self._output_dir
+    import tensorflow_datasets as tfds
+    self._record_writer.close()
+    if self._num_episodes == 0:
+      self.abort()
+      raise DatasetError("no episodes were added; an empty dataset is not written")
+    shard = os.path.join(
+        self._tmp_dir, f"{_DATASET_NAME}-train.tfrecord-00000-of-00001")
+    os.rename(self._shard_path, shard)
+    tfds.folder_dataset.write_metadata(
+        data_dir=self._tmp_dir,
+        features=self._features,
+        split_infos=[tfds.core.SplitInfo(
+            name="train", shard_lengths=[self._num_episodes],
+            num_bytes=self._num_bytes)],
+        filename_template=_FILENAME_TEMPLATE,
+        check_data=True,
+        description="Episodes collected by pa_rl (RLDS format).")
+    self._metadata["num_episodes"] = self._num_episodes
+    self._metadata["num_steps"] = self._num_steps
+    _write_json_atomic(os.path.join(self._tmp_dir, _METADATA_FILE), self._metadata)
+    if os.path.exists(self._output_dir):
+      # overwrite=True: move the old dataset aside first so that a crash
+      # between the two renames still leaves one complete dataset on disk.
+      trash = f"{self._output_dir}.old-{uuid.uuid4().hex[:8]}"
+      os.rename(self._output_dir, trash)
+      os.rename(self._tmp_dir, self._output_dir)
+      shutil.rmtree(trash, ignore_errors=True)
+    else:
+      os.rename(self._tmp_dir, self._output_dir)
+    self._closed = True
+    return self._output_dir
+
+  def abort(self) -> None:
+    """Discards everything written so far."""
+    if not self._closed:
+      try:
+        self._record_writer.close()
+      except Exception:  # pylint: disable=broad-except
+        pass
+      shutil.rmtree(self._tmp_dir, ignore_errors=True)
+      self._closed = True
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, exc_type, exc, tb):
+    if exc_type is None:
+      self.close()
+    else:
+      self.abort()
+    return False
+
+
+def _write_json_atomic(path: str, obj: Any) -> None:
+  tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+  with open(tmp, "w") as f:
+    json.dump(obj, f, indent=1)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+
+
+def validate_episode(steps: Mapping[str, Any], observation_spec: Mapping[str, types.ObsSpec],
+                     action_dim: int) -> dict[str, Any]:
+  """Checks one episode's step fields and returns them as typed arrays.
+
+  Raises:
+    DatasetError: a field is missing, has the wrong shape, or holds NaN/Inf.
+  """
+  missing = [f for f in STEP_FIELDS if f not in steps]
+  if missing:
+    raise DatasetError(f"episode is missing step fields {missing}")
+  num_steps = len(steps[rlds.REWARD])
+  if num_steps < 2:
+    raise DatasetError(
+        f"an episode needs at least 2 steps (first and last); got {num_steps}")
+  obs = steps[rlds.OBSERVATION]
+  if set(obs) != set(observation_spec):
+    raise DatasetError(
+        f"observation keys {sorted(obs)} do not match the expected keys "
+        f"{sorted(observation_spec)}")
+  out_obs = {}
+  for key, spec in observation_spec.items():
+    dtype = np.uint8 if spec.type == types.RGB else np.float32
+    value = np.asarray(obs[key])
+    if value.shape != (num_steps, *spec.shape):
+      raise DatasetError(
+          f"observation[{key!r}] has shape {value.shape}; expected "
+          f"{(num_steps, *spec.shape)}")
+    value = value.astype(dtype)
+    if dtype == np.float32 and not np.all(np.isfinite(value)):
+      raise DatasetError(f"observation[{key!r}] holds NaN or Inf")
+    out_obs[key] = value
+  out = {rlds.OBSERVATION: out_obs}
+  for field, shape in ((rlds.ACTION, (num_steps, action_dim)),
+                       (rlds.REWARD, (num_steps,)), (rlds.DISCOUNT, (num_steps,))):
+    value = np.asarray(steps[field], np.float32)
+    if value.shape != shape:
+      raise DatasetError(f"{field} has shape {value.shape}; expected {shape}")
+    if not np.all(np.isfinite(value)):
+      raise DatasetError(f"{field} holds NaN or Inf")
+    out[field] = value
+  for field in (rlds.IS_FIRST, rlds.IS_LAST, rlds.IS_TERMINAL):
+    value = np.asarray(steps[field], bool)
+    if value.shape != (num_steps,):
+      raise DatasetError(f"{field} has shape {value.shape}; expected {(num_steps,)}")
+    out[field] = value
+  if not out[rlds.IS_FIRST][0] or out[rlds.IS_FIRST][1:].any():
+    raise DatasetError("is_first must be True on the first step only")
+  if not out[rlds.IS_LAST][-1] or out[rlds.IS_LAST][:-1].any():
+    raise DatasetError("is_last must be True on the last step only")
+  if out[rlds.IS_TERMINAL][:-1].any():
+    raise DatasetError("is_terminal may only be True on the last step")
+  return out
+
+
+def read_metadata(path: str) -> dict[str, Any]:
+  """Reads the pa_rl sidecar metadata; {} for RLDS data written elsewhere."""
+  meta_path = os.path.join(path, _METADATA_FILE)
+  if not os.path.exists(meta_path):
+    return {}
+  try:
+    with open(meta_path) as f:
+      return json.load(f)
+  except (OSError, json.JSONDecodeError) as e:
+    raise DatasetError(f"{meta_path} is not valid JSON: {e}") from e
+
+
+def load_episodes(path: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+  """Loads every episode of an RLDS dataset directory into numpy.
+
+  Args:
+    path: a directory that ``tfds.builder_from_directory`` accepts (it holds
+      ``dataset_info.json`` and ``features.json``).
+
+  Returns:
+    (episodes, metadata): each episode is ``{"steps": {field: array},
+    "episode_metadata": {...}}`` with observations as dicts of arrays;
+    metadata is the pa_rl sidecar (may be empty).
+
+  Raises:
+    DatasetError: the path is missing, is not an RLDS dataset, lacks the
+      standard step fields, is empty or holds NaN/Inf.
+  """
+  path = os.fspath(path)
+  if not os.path.exists(path):
+    raise DatasetError(f"dataset path {path!r} does not exist")
+  if not os.path.isdir(path):
+    raise DatasetError(f"dataset path {path!r} is not a directory")
+  for required in ("dataset_info.json", "features.json"):
+    if not os.path.exists(os.path.join(path, required)):
+      raise DatasetError(
+          f"{path!r} is not an RLDS/TFDS dataset directory: {required} is missing "
+          "(write datasets with `python -m pa_rl.binaries.collect`)")
+  import tensorflow as tf
+  import tensorflow_datasets as tfds
+  try:
+    builder = tfds.builder_from_directory(path)
+  except Exception as e:  # tfds raises many types for bad metadata.
+    raise DatasetError(f"{path!r} could not be opened as a TFDS dataset: {e}") from e
+  features = builder.info.features
+  if rlds.STEPS not in features:
+    raise DatasetError(f"{path!r} has no {rlds.STEPS!r} feature; it is not an RLDS dataset")
+  step_features = features[rlds.STEPS].feature
+  missing = [f for f in STEP_FIELDS if f not in step_features]
+  if missing:
+    raise DatasetError(f"{path!r}: steps are missing the RLDS fields {missing}")
+  split = "train" if "train" in builder.info.splits else next(iter(builder.info.splits))
+  try:
+    ds = builder.as_dataset(split=split)
+    has_meta = "episode_metadata" in features
+    episodes = []
+    for episode in tfds.as_numpy(ds.map(
+        lambda ep: {
+            rlds.STEPS: tf.data.Dataset.get_single_element(
+                ep[rlds.STEPS].batch(1 << 30)),
+            "episode_metadata": ep["episode_metadata"] if has_meta else {},
+        })):
+      episodes.append(episode)
+  except DatasetError:
+    raise
+  except Exception as e:  # corrupt records surface as tf errors.
+    raise DatasetError(f"{path!r}: failed to read records ({type(e).__name__}: "
+                       f"{str(e).splitlines()[0] if str(e) else ''})") from e
+  if not episodes:
+    raise DatasetError(f"{path!r} holds no episodes")
+  for i, episode in enumerate(episodes):
+    steps = episode[rlds.STEPS]
+    for field in (rlds.ACTION, rlds.REWARD, rlds.DISCOUNT):
+      if not np.all(np.isfinite(steps[field])):
+        raise DatasetError(f"{path!r}: episode {i} field {field!r} holds NaN or Inf")
+    for key, value in steps[rlds.OBSERVATION].items():
+      if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+        raise DatasetError(f"{path!r}: episode {i} observation[{key!r}] holds NaN or Inf")
+    meta = episode["episode_metadata"]
+    if "policy" in meta and isinstance(meta["policy"], bytes):
+      meta["policy"] = meta["policy"].decode()
+  return episodes, read_metadata(path)
