@@ -1,0 +1,3 @@
+"""Cal-QL acts with its policy (the mode when evaluating)."""
+
+from pa_rl.agents.acting import Actor, make_policy_fn  # noqa: F401

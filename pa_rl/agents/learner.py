@@ -1,0 +1,148 @@
+"""The Acme-style learner every agent uses: pull a batch, run `update_step`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+
+from pa_rl import core
+from pa_rl.agents import networks as networks_lib
+from pa_rl.agents import state as state_lib
+from pa_rl.agents import update as update_lib
+from pa_rl.datasets import offline
+from pa_rl.datasets import replay as replay_lib
+
+
+class NonFiniteError(FloatingPointError):
+  """An update produced NaN/Inf losses or gradients."""
+
+
+class Learner(core.Learner):
+  """Trains an agent's networks from an `OfflineDataset` (and a replay buffer).
+
+  Implements Acme's `Learner` contract: `step`, `get_variables`, `save`,
+  `restore`. The variables served are ``"policy"`` (the parameters to sample
+  with: EMA where the policy asks for it) and ``"critic"``.
+  """
+
+  def __init__(self, networks: networks_lib.AgentNetworks, config: Any,
+               objective: update_lib.Objective, dataset: offline.OfflineDataset, *,
+               seed: int = 0, policy_params: Any = None, critic_params: Any = None,
+               replay: replay_lib.ReplayBuffer | None = None, online_fraction: float = 0.0):
+    """Args:
+      networks: the policy and critic networks.
+      config: the agent's config (a `LearnerConfig` subclass).
+      objective: which losses to optimize.
+      dataset: offline data, sampled at ``config.batch_size``.
+      seed: seeds parameter initialization and the update's randomness.
+      policy_params, critic_params: start from these (e.g. an offline
+        checkpoint) instead of a fresh initialization.
+      replay: online data mixed into each batch at ``online_fraction``.
+    """
+    self._networks = networks
+    self._config = config
+    self._objective = objective
+    self._dataset = dataset
+    self._replay = replay
+    self._online_fraction = online_fraction
+    init_key, policy_key, critic_key = jax.random.split(jax.random.PRNGKey(seed), 3)
+    obs = dataset.shape_meta.dummy_observation()
+    action = dataset.shape_meta.dummy_action()
+    if policy_params is None:
+      policy_params = networks.policy.init(policy_key, obs)
+    if critic_params is None and networks.critic is not None and objective.critic != "none":
+      critic_params = networks.critic.init(critic_key, obs, action)
+    self._state = update_lib.init_state(policy_params, critic_params, config, init_key)
+    self._update = jax.jit(update_lib.make_update_step(networks.policy, networks.critic,
+                                                       config, objective))
+    self._metrics: dict[str, Any] = {}
+    self._pending_check = None
+
+  @property
+  def state(self) -> state_lib.TrainingState:
+    return self._state
+
+  @property
+  def dataset(self) -> offline.OfflineDataset:
+    return self._dataset
+
+  @property
+  def replay(self) -> replay_lib.ReplayBuffer | None:
+    return self._replay
+
+  @replay.setter
+  def replay(self, buffer: replay_lib.ReplayBuffer) -> None:
+    self._replay = buffer
+
+  @property
+  def metrics(self) -> dict[str, float]:
+    """The last step's metrics, as floats (synchronizes with the device)."""
+    return {k: float(v) for k, v in jax.device_get(self._metrics).items()}
+
+  def _batch(self):
+    if self._replay is not None and self._online_fraction > 0:
+      self._dataset, self._replay, batch = replay_lib.sample_mixed(
+          self._dataset, self._replay, self._config.batch_size, self._online_fraction)
+      return batch
+    self._dataset, batch = self._dataset.sample(self._config.batch_size)
+    return batch
+
+  def step(self) -> None:
+    """One update. A non-finite update is skipped inside the jitted step;
+    with ``config.stop_on_nonfinite`` the next call raises `NonFiniteError`
+    (checked one step late, so the host never waits on the device)."""
+    self._check_previous()
+    self._state, self._metrics = self._update(self._state, self._batch())
+    self._pending_check = self._metrics
+
+  def _check_previous(self) -> None:
+    if self._pending_check is None:
+      return
+    metrics = self._pending_check
+    self._pending_check = None
+    if self._config.stop_on_nonfinite and float(metrics["train/nonfinite"]) > 0:
+      losses = {k: float(v) for k, v in jax.device_get(metrics).items() if k.endswith("loss")}
+      raise NonFiniteError(
+          f"update {int(self._state.step)} produced non-finite values (losses: {losses}); the update was "
+          "skipped and the state holds the last finite parameters")
+
+  def flush(self) -> None:
+    """Waits for the last step and runs its non-finite check."""
+    self._check_previous()
+
+  def get_variables(self, names: Sequence[str]) -> list[Any]:
+    variables = {
+        "policy": update_lib.sampling_params(self._networks.policy, self._state),
+        "critic": self._state.critic_params,
+        "state": self._state,
+    }
+    unknown = [n for n in names if n not in variables]
+    if unknown:
+      raise ValueError(f"unknown variables {unknown}; choose from {sorted(variables)}")
+    return [variables[n] for n in names]
+
+  def save(self) -> dict[str, Any]:
+    """The learner state and the sampling keys: enough to resume exactly."""
+    saved = {"state": self._state, "dataset_key": self._dataset.key}
+    if self._replay is not None:
+      saved["replay_key"] = self._replay.key
+    return saved
+
+  def restore(self, saved: dict[str, Any]) -> None:
+    self._state = saved["state"]
+    self._dataset = dataclasses.replace(self._dataset, key=saved["dataset_key"])
+    if self._replay is not None and "replay_key" in saved:
+      self._replay = dataclasses.replace(self._replay, key=saved["replay_key"])
+    self._pending_check = None
+
+  def save_checkpoint(self, path: str) -> None:
+    """Writes `save()` to ``path`` atomically (.npz, no pickle)."""
+    state_lib.save_checkpoint(path, self.save(), {"step": np.asarray(self._state.step)})
+
+  def restore_checkpoint(self, path: str) -> None:
+    """Restores a checkpoint written by `save_checkpoint`."""
+    saved, _ = state_lib.load_checkpoint(path, self.save())
+    self.restore(saved)

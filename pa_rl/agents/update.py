@@ -1,0 +1,200 @@
+"""One jitted pure update for every agent: ``update_step(state, batch)``.
+
+An agent is an `Objective` (which critic loss, which policy loss) plus its
+config. Imitation, IQL, Cal-QL and PA-RL all go through `make_update_step`, so
+both faces of the library (the Acme learners and the seed's
+``agent.update``) run the same code.
+
+Order within a step: critic (TD target from the target critic), then policy
+(against the freshly updated critic), then the target critic and the EMA.
+A step whose losses or gradients are not finite is skipped — the state comes
+back unchanged — and flagged in ``metrics["train/nonfinite"]`` without any
+host synchronization; the learner decides whether to stop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from pa_rl import action_optimization as ao
+from pa_rl import types
+from pa_rl.agents import losses
+from pa_rl.agents import state as state_lib
+from pa_rl.networks import base
+
+CRITIC_OBJECTIVES = ("none", "iql", "calql")
+POLICY_OBJECTIVES = ("bc", "awr", "sac", "distill")
+UpdateFn = Callable[[state_lib.TrainingState, types.Transition],
+                    tuple[state_lib.TrainingState, dict[str, jax.Array]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+  """What an agent optimizes.
+
+  Attributes:
+    critic: ``"none"``, ``"iql"`` or ``"calql"``.
+    policy: ``"bc"`` (own loss on data actions), ``"awr"`` (IQL's
+      advantage-weighted own loss), ``"sac"`` (reparameterized Q - entropy;
+      Gaussian only), or ``"distill"`` (PA-RL: own loss on optimized actions).
+  """
+  critic: str
+  policy: str
+
+  def __post_init__(self):
+    if self.critic not in CRITIC_OBJECTIVES:
+      raise ValueError(f"critic objective {self.critic!r} is unknown; choose one of: "
+                       f"{', '.join(CRITIC_OBJECTIVES)}")
+    if self.policy not in POLICY_OBJECTIVES:
+      raise ValueError(f"policy objective {self.policy!r} is unknown; choose one of: "
+                       f"{', '.join(POLICY_OBJECTIVES)}")
+    if self.critic == "none" and self.policy != "bc":
+      raise ValueError(f"policy objective {self.policy!r} needs a critic")
+
+
+def make_optimizer(learning_rate: float, grad_clip: float) -> optax.GradientTransformation:
+  chain = [optax.clip_by_global_norm(grad_clip)] if grad_clip > 0 else []
+  return optax.chain(*chain, optax.adam(learning_rate))
+
+
+def sampling_params(policy: base.PolicyNetwork, state: state_lib.TrainingState) -> Any:
+  """Parameters to sample with: EMA for policies that ask for it."""
+  return state.ema_params if policy.uses_ema else state.policy_params
+
+
+def init_state(policy_params: Any, critic_params: Any, config: Any,
+               key: jax.Array) -> state_lib.TrainingState:
+  """A fresh state (optimizer moments at zero) around given parameters."""
+  policy_opt = make_optimizer(config.policy_lr, config.grad_clip)
+  critic_state = (None, None, None)
+  if critic_params is not None:
+    critic_opt = make_optimizer(config.critic_lr, config.grad_clip)
+    critic_state = (critic_params, jax.tree.map(jnp.copy, critic_params),
+                    critic_opt.init(critic_params))
+  return state_lib.TrainingState(
+      policy_params=policy_params, policy_opt_state=policy_opt.init(policy_params),
+      ema_params=jax.tree.map(jnp.copy, policy_params),
+      critic_params=critic_state[0], critic_target_params=critic_state[1],
+      critic_opt_state=critic_state[2], key=key, step=jnp.zeros((), jnp.int32))
+
+
+def _finite(*trees) -> jax.Array:
+  leaves = [jnp.all(jnp.isfinite(x)) for t in trees for x in jax.tree.leaves(t)
+            if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)]
+  return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+
+
+def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | None,
+                     config: Any, objective: Objective) -> UpdateFn:
+  """Builds the pure ``update_step(state, batch) -> (state, metrics)``.
+
+  Args:
+    policy: the policy network (any class).
+    critic: the critic network, or None for imitation.
+    config: the agent's config (fields read depend on the objective).
+    objective: which losses to optimize.
+  """
+  if objective.critic != "none" and critic is None:
+    raise ValueError(f"critic objective {objective.critic!r} needs a critic")
+  if objective.critic == "iql" and critic.value is None:
+    raise ValueError("IQL needs a critic with a state-value head; build the critic with "
+                     "config {'value_head': True}")
+  policy_opt = make_optimizer(config.policy_lr, config.grad_clip)
+  critic_opt = (make_optimizer(config.critic_lr, config.grad_clip)
+                if critic is not None else None)
+  ao_config = getattr(config, "action_optimization", None)
+
+  def optimized(state, params, key, obs, mode, dataset_actions=None):
+    return ao.optimize_actions(policy, sampling_params(policy, state), critic, params, key,
+                               obs, ao_config, mode=mode, dataset_actions=dataset_actions)
+
+  def critic_loss(params, state, batch, key):
+    if objective.critic == "iql":
+      next_value = None
+      if getattr(config, "iql_bootstrap", "value") == "action_optimization":
+        next_actions, _ = optimized(state, state.critic_params, key, batch.next_observation,
+                                    ao.ARGMAX)
+        next_value = critic.target_q(state.critic_target_params, key,
+                                     batch.next_observation, next_actions)
+      return losses.iql_critic_loss(critic, params, state.critic_target_params, key, batch,
+                                    config.expectile, next_value)
+    next_key, pi_key, pi_next_key, loss_key = jax.random.split(key, 4)
+    if objective.policy == "sac":  # Cal-QL's own bootstrap: a policy sample.
+      next_actions = policy.sample(state.policy_params, next_key, batch.next_observation, 1)[:, 0]
+      ao_metrics = {}
+    else:
+      next_actions, ao_metrics = optimized(state, state.critic_params, next_key,
+                                           batch.next_observation, ao.ARGMAX)
+    sample_params = sampling_params(policy, state)
+    n = config.num_cql_actions
+    policy_actions = policy.sample(sample_params, pi_key, batch.observation, n)
+    next_policy_actions = policy.sample(sample_params, pi_next_key, batch.next_observation, n)
+    loss, metrics = losses.calql_critic_loss(
+        critic, params, state.critic_target_params, loss_key, batch,
+        jax.lax.stop_gradient(next_actions), policy_actions, next_policy_actions,
+        alpha=config.cql_alpha, use_calibration=config.use_calibration)
+    return loss, {**metrics, **{f"target_{k}": v for k, v in ao_metrics.items()}}
+
+  def policy_loss(params, state, batch, key):
+    if objective.policy == "bc":
+      return losses.bc_loss(policy, params, key, batch)
+    if objective.policy == "awr":
+      q = critic.target_q(state.critic_target_params, key, batch.observation, batch.action)
+      v = critic.value(state.critic_params, batch.observation)
+      weights = losses.awr_weights(q, v, config.awr_temperature)
+      loss, metrics = losses.bc_loss(policy, params, key, batch, weights)
+      return loss, {**metrics, "policy/awr_weight": weights.mean()}
+    if objective.policy == "sac":
+      return losses.sac_policy_loss(policy, params, critic, state.critic_params, key,
+                                    batch.observation, config.entropy_alpha)
+    opt_key, loss_key = jax.random.split(key)
+    targets, ao_metrics = optimized(
+        state, state.critic_params, opt_key, batch.observation, ao.SOFTMAX,
+        dataset_actions=batch.action)
+    targets = jax.lax.stop_gradient(targets)
+    loss, metrics = policy.loss(params, loss_key, batch.observation, targets)
+    metrics = {f"policy/{k}": v for k, v in metrics.items()}
+    return loss, {**metrics, **ao_metrics, "policy/loss": loss}
+
+  def update_step(state: state_lib.TrainingState, batch: types.Transition):
+    key, critic_key, policy_key = jax.random.split(state.key, 3)
+    metrics = {}
+    new = state._replace(key=key, step=state.step + 1)
+    grads_to_check = []
+    if critic is not None and objective.critic != "none":
+      (c_loss, c_metrics), c_grads = jax.value_and_grad(critic_loss, has_aux=True)(
+          state.critic_params, state, batch, critic_key)
+      updates, critic_opt_state = critic_opt.update(c_grads, state.critic_opt_state,
+                                                    state.critic_params)
+      critic_params = optax.apply_updates(state.critic_params, updates)
+      new = new._replace(
+          critic_params=critic_params, critic_opt_state=critic_opt_state,
+          critic_target_params=state_lib.polyak(state.critic_target_params, critic_params,
+                                                config.tau))
+      metrics.update(c_metrics)
+      metrics["critic/loss"] = c_loss
+      grads_to_check += [c_loss, c_grads]
+    (p_loss, p_metrics), p_grads = jax.value_and_grad(policy_loss, has_aux=True)(
+        state.policy_params, new, batch, policy_key)
+    updates, policy_opt_state = policy_opt.update(p_grads, state.policy_opt_state,
+                                                  state.policy_params)
+    policy_params = optax.apply_updates(state.policy_params, updates)
+    new = new._replace(
+        policy_params=policy_params, policy_opt_state=policy_opt_state,
+        ema_params=state_lib.polyak(state.ema_params, policy_params, 1.0 - config.ema_decay))
+    metrics.update(p_metrics)
+    metrics["policy/grad_norm"] = optax.tree.norm(p_grads)
+    grads_to_check += [p_loss, p_grads]
+    finite = _finite(*grads_to_check)
+    # A non-finite step leaves everything but the RNG and step count as it was.
+    new = jax.tree.map(lambda n, o: jnp.where(finite, n, o), new,
+                       state._replace(key=key, step=state.step + 1))
+    metrics["train/nonfinite"] = jnp.logical_not(finite).astype(jnp.float32)
+    return new, metrics
+
+  return update_step
