@@ -10,8 +10,8 @@ functions directly inside their own jitted update.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
-import weakref
 from typing import Any, Callable, Mapping, Optional
 
 import jax
@@ -21,15 +21,11 @@ from pa_rl import types
 from pa_rl.networks import base
 from pa_rl.networks import registry
 
-_JITTED: "weakref.WeakKeyDictionary[Callable, Callable]" = weakref.WeakKeyDictionary()
-
-
-def _jitted(fn: Callable, **jit_kwargs) -> Callable:
+@functools.lru_cache(maxsize=256)
+def _jitted(fn: Callable, static_argnames: tuple[str, ...] = ()) -> Callable:
   """One `jax.jit` wrapper per pure function, so that modules rebuilt by
   `replace` (new params, same network) reuse the compiled code."""
-  if fn not in _JITTED:
-    _JITTED[fn] = jax.jit(fn, **jit_kwargs)
-  return _JITTED[fn]
+  return jax.jit(fn, static_argnames=static_argnames)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +58,8 @@ class PolicyModel(core.PAModule):
     network's (``deterministic``, ``temperature``, ``guidance_fn``,
     ``guidance_scale``). Jitted; ``num_samples``, ``deterministic`` and
     ``guidance_fn`` are static."""
-    fn = _jitted(self.network.sample, static_argnames=(
-        "num_samples", "deterministic", "guidance_fn"))
+    fn = _jitted(self.network.sample,
+                 ("num_samples", "deterministic", "guidance_fn"))
     return fn(self.params, key, obs, num_samples=num_samples, **kwargs)
 
   def loss(self, key: types.PRNGKey, obs: types.Observation, actions: jax.Array,
@@ -125,7 +121,7 @@ class QCritic(core.PAModule):
   def action_grad(self, obs: types.Observation, actions: jax.Array,
                   reduce: str = "mean") -> jax.Array:
     """``d/da`` of the member-reduced Q, ``[B, *action_shape]``."""
-    fn = _jitted(self.network.action_grad, static_argnames=("reduce",))
+    fn = _jitted(self.network.action_grad, ("reduce",))
     return fn(self.params, obs, actions, reduce=reduce)
 
   def loss(self, obs: types.Observation, actions: jax.Array,

@@ -19,6 +19,10 @@ from pa_rl import types
 from pa_rl.networks import base
 
 
+def _namespaced(metrics: dict) -> dict:
+  return {k if "/" in k else f"critic/{k}": v for k, v in metrics.items()}
+
+
 def expectile_loss(diff: jax.Array, expectile: float) -> jax.Array:
   """IQL Eq. 5: ``|tau - 1(diff < 0)| * diff^2`` with ``diff = q - v``."""
   weight = jnp.where(diff > 0, expectile, 1.0 - expectile)
@@ -44,13 +48,14 @@ def iql_critic_loss(critic: base.CriticNetwork, params: Any, target_params: Any,
     next_value = critic.value(params, batch.next_observation)
   q_loss, metrics = critic.loss(params, batch.observation, batch.action,
                                 td_target(batch, next_value))
-  return q_loss + v_loss, {**metrics, "critic/v_loss": v_loss, "critic/v_mean": v.mean()}
+  return q_loss + v_loss, {**_namespaced(metrics), "critic/v_loss": v_loss, "critic/v_mean": v.mean()}
 
 
 def calql_critic_loss(critic: base.CriticNetwork, params: Any, target_params: Any,
                       key: jax.Array, batch: types.Transition, next_actions: jax.Array,
-                      policy_actions: jax.Array, next_policy_actions: jax.Array, *,
-                      alpha: float, use_calibration: bool = True) -> tuple[jax.Array, dict]:
+                      policy_actions: jax.Array, next_policy_actions: jax.Array,
+                      random_actions: jax.Array, *, alpha: float,
+                      use_calibration: bool = True) -> tuple[jax.Array, dict]:
   """Cal-QL: TD regression plus ``alpha * (logsumexp_a Q(s, a) - Q(s, a_data))``.
 
   Args:
@@ -59,16 +64,15 @@ def calql_critic_loss(critic: base.CriticNetwork, params: Any, target_params: An
     policy_actions: ``[B, n, *A]`` policy samples at s (the CQL actions).
     next_policy_actions: ``[B, n, *A]`` policy samples at s', scored at s
       (as in CQL's implementation).
+    random_actions: ``[B, n, *A]`` uniform actions in [-1, 1].
     alpha: CQL regularizer weight (reference 0.005).
     use_calibration: lower-bound the policy actions' Q by the Monte-Carlo
       return (Cal-QL); False gives plain CQL.
   """
-  target_key, random_key = jax.random.split(key)
-  target = td_target(batch, critic.target_q(target_params, target_key,
+  target = td_target(batch, critic.target_q(target_params, key,
                                             batch.next_observation, next_actions))
   td_loss, metrics = critic.loss(params, batch.observation, batch.action, target)
   batch_size, n = policy_actions.shape[:2]
-  random_actions = jax.random.uniform(random_key, policy_actions.shape, minval=-1, maxval=1)
   obs_rep = ao.repeat_observation(batch.observation, n)
 
   def q_of(actions):
@@ -77,20 +81,20 @@ def calql_critic_loss(critic: base.CriticNetwork, params: Any, target_params: An
 
   q_pi = q_of(jax.lax.stop_gradient(policy_actions))
   q_pi_next = q_of(jax.lax.stop_gradient(next_policy_actions))
+  calibrated = (batch.mc_return[None, :, None] > q_pi).mean()
   if use_calibration:
     bound = batch.mc_return[None, :, None]
     q_pi = jnp.maximum(q_pi, bound)
     q_pi_next = jnp.maximum(q_pi_next, bound)
-  q_all = jnp.concatenate([q_of(random_actions), q_pi, q_pi_next], axis=-1)
+  q_all = jnp.concatenate([q_of(jax.lax.stop_gradient(random_actions)), q_pi, q_pi_next],
+                          axis=-1)
   q_data = critic.q_values(params, batch.observation, batch.action)  # [E, B]
   gap = jax.nn.logsumexp(q_all, axis=-1) - jnp.log(q_all.shape[-1]) - q_data
   cql_loss = gap.mean(axis=1).sum()
   return td_loss + alpha * cql_loss, {
-      **metrics, "critic/td_loss": td_loss, "critic/cql_gap": gap.mean(),
+      **_namespaced(metrics), "critic/td_loss": td_loss, "critic/cql_gap": gap.mean(),
       "critic/q_data": q_data.mean(), "critic/target": target.mean(),
-      "critic/calibrated_fraction": (batch.mc_return[None, :, None] >=
-                                     q_of(jax.lax.stop_gradient(policy_actions))).mean()
-      if use_calibration else jnp.zeros(()),
+      "critic/calibrated_fraction": calibrated,
   }
 
 

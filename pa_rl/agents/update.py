@@ -123,7 +123,7 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
                                      batch.next_observation, next_actions)
       return losses.iql_critic_loss(critic, params, state.critic_target_params, key, batch,
                                     config.expectile, next_value)
-    next_key, pi_key, pi_next_key, loss_key = jax.random.split(key, 4)
+    next_key, pi_key, pi_next_key, random_key, loss_key = jax.random.split(key, 5)
     if objective.policy == "sac":  # Cal-QL's own bootstrap: a policy sample.
       next_actions = policy.sample(state.policy_params, next_key, batch.next_observation, 1)[:, 0]
       ao_metrics = {}
@@ -134,10 +134,11 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     n = config.num_cql_actions
     policy_actions = policy.sample(sample_params, pi_key, batch.observation, n)
     next_policy_actions = policy.sample(sample_params, pi_next_key, batch.next_observation, n)
+    random_actions = jax.random.uniform(random_key, policy_actions.shape, minval=-1, maxval=1)
     loss, metrics = losses.calql_critic_loss(
         critic, params, state.critic_target_params, loss_key, batch,
         jax.lax.stop_gradient(next_actions), policy_actions, next_policy_actions,
-        alpha=config.cql_alpha, use_calibration=config.use_calibration)
+        random_actions, alpha=config.cql_alpha, use_calibration=config.use_calibration)
     return loss, {**metrics, **{f"target_{k}": v for k, v in ao_metrics.items()}}
 
   def policy_loss(params, state, batch, key):

@@ -19,6 +19,8 @@ _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Dataset directory to writ
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the environment and the policy.")
 _NOISE_STD = flags.DEFINE_float("noise_std", 0.3, "Action noise of the noisy policy.")
 _TASK_ID = flags.DEFINE_integer("task_id", 0, "Task id stored with each episode.")
+_MIXTURE = flags.DEFINE_list("mixture", None, "For --policy=mixed: probabilities of expert, "
+                             "noisy and random episodes, e.g. 0.2,0.3,0.5.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing dataset.")
 
 
@@ -27,7 +29,8 @@ def main(argv):
   stats = collection.collect(
       _ENV.value, _OUTPUT_DIR.value, policy=_POLICY.value, num_episodes=_NUM_EPISODES.value,
       seed=_SEED.value, noise_std=_NOISE_STD.value, task_id=_TASK_ID.value,
-      overwrite=_OVERWRITE.value)
+      overwrite=_OVERWRITE.value,
+      mixture=None if _MIXTURE.value is None else [float(p) for p in _MIXTURE.value])
   logging.info("collected %s", stats)
   success = stats["success_rate"]
   print(f"Wrote {stats['episodes']} episodes ({stats['transitions']} transitions) to "

@@ -81,7 +81,8 @@ def run_episode(env: dm_env.Environment, select_action: Callable[[Any], np.ndarr
 
 def collect(env_name: str, output_dir: str, *, policy: str = "expert",
             num_episodes: int = 100, seed: int = 0, noise_std: float = 0.3,
-            task_id: int = 0, overwrite: bool = False) -> dict[str, Any]:
+            task_id: int = 0, overwrite: bool = False,
+            mixture: Any = None) -> dict[str, Any]:
   """Collects ``num_episodes`` episodes into an RLDS dataset at ``output_dir``.
 
   Args:
@@ -93,6 +94,8 @@ def collect(env_name: str, output_dir: str, *, policy: str = "expert",
     noise_std: Gaussian noise of the ``noisy`` policy (and ``mixed``'s).
     task_id: stored in every episode's metadata (multi-task data).
     overwrite: replace an existing dataset at ``output_dir``.
+    mixture: for ``mixed``: probabilities of expert, noisy and random
+      episodes (default 0.4, 0.3, 0.3).
 
   Returns:
     Summary statistics: episodes, steps, mean return, success rate.
@@ -101,7 +104,7 @@ def collect(env_name: str, output_dir: str, *, policy: str = "expert",
     raise ValueError(f"num_episodes must be >= 1; got {num_episodes}")
   env = environments.make_environment(env_name, seed=seed)
   behaviour = environments.make_behaviour_policy(
-      env_name, env, kind=policy, seed=seed, noise_std=noise_std)
+      env_name, env, kind=policy, seed=seed, noise_std=noise_std, mixture=mixture)
   action_spec = env.action_spec()
   writer = rlds_io.RLDSWriter(
       output_dir, observation_specs(env), int(np.prod(action_spec.shape)),

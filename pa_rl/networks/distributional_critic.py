@@ -11,8 +11,9 @@ scalar TD target becomes a target distribution by either
     (0.75 by default); or
   * ``"c51"``: the two-hot projection of the scalar onto the two neighbouring
     bin centres (the C51 projection of a Dirac, Bellemare et al., 2017).
-Members, the random-subset target and the value head are shared with the
-scalar ensemble (`ensemble_critic.make_critic_network`).
+Members, the random-subset target and the value head (a scalar V(s)
+regression head, as IQL's expectile loss needs) are shared with the scalar
+ensemble (`ensemble_critic.build_critic_network`).
 """
 
 from __future__ import annotations
@@ -111,6 +112,6 @@ def make_distributional_critic(
     entropy = -jnp.sum(probs * jax.nn.log_softmax(logits, axis=-1), axis=-1)
     return {"distribution_entropy": jnp.mean(entropy) / math.log(config.num_bins)}
 
-  return ensemble_critic.make_critic_network(
+  return ensemble_critic.build_critic_network(
       shape_meta, config, kind="distributional", head_size=config.num_bins,
       head_to_q=head_to_q, member_loss=member_loss, extra_metrics=extra_metrics)

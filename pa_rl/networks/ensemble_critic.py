@@ -7,7 +7,7 @@ never a Python loop. The observation encoder (which holds parameters only for
 images and task ids) is shared by the members and the optional value head.
 
 The bootstrap target is the minimum over a random subset of ``m`` members
-(REDQ, Chen et al., 2021; PA-RL uses E=10, m=2). `make_critic_network` is
+(REDQ, Chen et al., 2021; PA-RL uses E=10, m=2). `build_critic_network` is
 the shared builder; the distributional critic plugs its own head into it.
 """
 
@@ -47,7 +47,7 @@ def _lifted_ensemble(member_fn, size: int, name: str):
   return ensemble
 
 
-def make_critic_network(
+def build_critic_network(
     shape_meta: types.ShapeMeta,
     config: configs.EnsembleCriticConfig,
     *,
@@ -170,7 +170,7 @@ def make_ensemble_critic(
   trained by squared TD error (Mnih et al., 2015) on each member."""
   shape_meta = types.as_shape_meta(shape_meta)
   config = config_utils.make_config(configs.EnsembleCriticConfig, config)
-  return make_critic_network(
+  return build_critic_network(
       shape_meta, config, kind="ensemble", head_size=1,
       head_to_q=lambda out: out[..., 0],
       member_loss=lambda out, target: jnp.square(out[..., 0] - target))

@@ -2,6 +2,7 @@
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,37 +24,44 @@ def _phi(x):
   return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-def test_hl_gauss_target_matches_hand_numbers():
-  edges = jnp.array([0.0, 1.0, 2.0, 3.0, 4.0])
-  probs = dc.hl_gauss_target(jnp.array(1.3), edges, 0.75)
-  np.testing.assert_allclose(probs, HAND_PROBS, rtol=1e-5, atol=1e-6)
-  by_erf = [_phi((edges[i + 1] - 1.3) / 0.75) - _phi((edges[i] - 1.3) / 0.75)
-            for i in range(4)]
-  np.testing.assert_allclose(probs, np.array(by_erf) / sum(by_erf), rtol=1e-5)
-  # Batched, and targets outside the support are clipped onto its ends.
-  batch = dc.hl_gauss_target(jnp.array([1.3, 10.0, 4.0, -3.0]), edges, 0.75)
-  assert batch.shape == (4, 4)
-  np.testing.assert_allclose(batch[1], batch[2])
-  np.testing.assert_allclose(batch[3], batch[2][::-1], atol=1e-6)
-  np.testing.assert_allclose(jnp.sum(batch, axis=-1), 1.0, rtol=1e-6)
+class TargetsTest(chex.TestCase):
+  """The pure target helpers, with and without jit (rlax-style)."""
 
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_hl_gauss_target_matches_hand_numbers(self):
+    edges = jnp.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    target_fn = self.variant(dc.hl_gauss_target)
+    probs = target_fn(jnp.array(1.3), edges, 0.75)
+    np.testing.assert_allclose(probs, HAND_PROBS, rtol=1e-5, atol=1e-6)
+    by_erf = [_phi((edges[i + 1] - 1.3) / 0.75) - _phi((edges[i] - 1.3) / 0.75)
+              for i in range(4)]
+    np.testing.assert_allclose(probs, np.array(by_erf) / sum(by_erf), rtol=1e-5)
+    # Batched, and targets outside the support are clipped onto its ends.
+    batch = target_fn(jnp.array([1.3, 10.0, 4.0, -3.0]), edges, 0.75)
+    assert batch.shape == (4, 4)
+    np.testing.assert_allclose(batch[1], batch[2])
+    np.testing.assert_allclose(batch[3], batch[2][::-1], atol=1e-6)
+    np.testing.assert_allclose(jnp.sum(batch, axis=-1), 1.0, rtol=1e-6)
 
-def test_cross_entropy_matches_hand_numbers():
-  probs = jnp.array(HAND_PROBS)
-  assert float(dc.cross_entropy(probs, jnp.array(HAND_LOGITS))) == pytest.approx(
-      HAND_CE, rel=1e-5)
-  assert float(dc.cross_entropy(probs, jnp.zeros(4))) == pytest.approx(
-      math.log(4), rel=1e-6)
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_cross_entropy_matches_hand_numbers(self):
+    probs = jnp.array(HAND_PROBS)
+    cross_entropy = self.variant(dc.cross_entropy)
+    assert float(cross_entropy(probs, jnp.array(HAND_LOGITS))) == pytest.approx(
+        HAND_CE, rel=1e-5)
+    assert float(cross_entropy(probs, jnp.zeros(4))) == pytest.approx(
+        math.log(4), rel=1e-6)
 
-
-def test_two_hot_target():
-  atoms = jnp.array([0.0, 1.0, 2.0, 3.0])
-  probs = dc.two_hot_target(jnp.array([1.25, -5.0, 3.0, 2.0]), atoms)
-  np.testing.assert_allclose(probs, [[0, 0.75, 0.25, 0], [1, 0, 0, 0],
-                                     [0, 0, 0, 1], [0, 0, 1, 0]], atol=1e-6)
-  targets = jnp.linspace(0.0, 3.0, 37)
-  mean = jnp.sum(dc.two_hot_target(targets, atoms) * atoms, axis=-1)
-  np.testing.assert_allclose(mean, targets, atol=1e-5)
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_two_hot_target(self):
+    atoms = jnp.array([0.0, 1.0, 2.0, 3.0])
+    two_hot = self.variant(dc.two_hot_target)
+    probs = two_hot(jnp.array([1.25, -5.0, 3.0, 2.0]), atoms)
+    np.testing.assert_allclose(probs, [[0, 0.75, 0.25, 0], [1, 0, 0, 0],
+                                       [0, 0, 0, 1], [0, 0, 1, 0]], atol=1e-6)
+    targets = jnp.linspace(0.0, 3.0, 37)
+    mean = jnp.sum(two_hot(targets, atoms) * atoms, axis=-1)
+    np.testing.assert_allclose(mean, targets, atol=1e-5)
 
 
 @pytest.mark.parametrize("projection,per_member", [("hl_gauss", HAND_CE),

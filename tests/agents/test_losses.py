@@ -1,0 +1,77 @@
+"""IQL and Cal-QL losses against numbers computed by hand."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pa_rl import types
+from pa_rl.agents import losses
+from pa_rl.networks import base
+
+META = types.ShapeMeta(observations={"x": types.ObsSpec((1,))}, action_dim=1)
+
+
+def _critic():
+  # Member e: Q_e(s, a) = w_e * a + x. V(s) = v * x.
+  def q_values(params, obs, actions):
+    return params["w"][:, None] * actions[None, :, 0] + obs["x"][None, :, 0]
+
+  def loss(params, obs, actions, target):
+    q = q_values(params, obs, actions)
+    return jnp.sum(jnp.mean((q - target[None]) ** 2, axis=1)), {"q_mean": q.mean()}
+
+  return base.CriticNetwork(
+      init=None, q_values=q_values, loss=loss,
+      target_q=lambda p, k, o, a: q_values(p, o, a).min(0),
+      action_grad=None, num_members=2, shape_meta=META, kind="linear",
+      value=lambda p, o: p["v"] * o["x"][:, 0])
+
+
+PARAMS = {"w": jnp.array([1.0, 2.0]), "v": jnp.array(0.5)}
+BATCH = types.Transition(
+    observation={"x": jnp.array([[1.0], [2.0]])}, action=jnp.array([[0.5], [-0.5]]),
+    reward=jnp.array([1.0, 0.0]), discount=jnp.array([0.9, 0.0]),
+    next_observation={"x": jnp.array([[3.0], [4.0]])}, mc_return=jnp.array([5.0, -5.0]))
+
+
+def test_expectile_loss():
+  np.testing.assert_allclose(losses.expectile_loss(jnp.array([2.0, -2.0]), 0.7),
+                             [0.7 * 4, 0.3 * 4])
+
+
+def test_iql_loss_by_hand():
+  loss, metrics = losses.iql_critic_loss(_critic(), PARAMS, PARAMS, jax.random.PRNGKey(0),
+                                         BATCH, expectile=0.7)
+  # Target Q of the data action: min(1.5, 2.0) = 1.5 and min(1.5, 1.0) = 1.0;
+  # V = (0.5, 1.0): diffs (1.0, 0.0) -> expectile loss mean(0.7, 0) = 0.35.
+  # TD target: 1 + 0.9 * V(s') = 1 + 0.9 * 1.5 = 2.35, and 0 (terminal).
+  # Q loss: member 1 ((1.5-2.35)^2 + 1.5^2) / 2, member 2 ((2-2.35)^2 + 1^2) / 2.
+  q_loss = (0.7225 + 2.25) / 2 + (0.1225 + 1.0) / 2
+  assert float(metrics["critic/v_loss"]) == pytest.approx(0.35)
+  assert float(loss) == pytest.approx(q_loss + 0.35, rel=1e-6)
+
+
+@pytest.mark.parametrize("calibrate", [True, False])
+def test_calql_loss_by_hand(calibrate):
+  policy_actions = jnp.array([[[1.0]], [[0.0]]])  # n = 1 CQL action per state
+  next_policy_actions = jnp.array([[[-1.0]], [[1.0]]])
+  random_actions = jnp.array([[[0.0]], [[0.5]]])
+  next_actions = jnp.array([[0.0], [0.0]])
+  loss, metrics = losses.calql_critic_loss(
+      _critic(), PARAMS, PARAMS, jax.random.PRNGKey(0), BATCH, next_actions, policy_actions,
+      next_policy_actions, random_actions, alpha=0.5, use_calibration=calibrate)
+  w, x, mc = np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.array([5.0, -5.0])
+  # TD: target_q at s' with a=0: min_e(0 + x') = (3, 4) -> y = (1 + 0.9*3, 0) = (3.7, 0).
+  q_data = w[:, None] * np.array([0.5, -0.5])[None] + x[None]
+  td = np.sum(np.mean((q_data - np.array([3.7, 0.0])[None]) ** 2, axis=1))
+  q_rand = w[:, None] * np.array([0.0, 0.5])[None] + x[None]
+  q_pi = w[:, None] * np.array([1.0, 0.0])[None] + x[None]
+  q_pi_next = w[:, None] * np.array([-1.0, 1.0])[None] + x[None]
+  if calibrate:  # Cal-QL: the policy's Q is at least the Monte-Carlo return.
+    q_pi, q_pi_next = np.maximum(q_pi, mc[None]), np.maximum(q_pi_next, mc[None])
+  stacked = np.stack([q_rand, q_pi, q_pi_next], -1)
+  lse = np.log(np.exp(stacked).sum(-1)) - np.log(3)
+  cql = np.sum(np.mean(lse - q_data, axis=1))
+  assert float(metrics["critic/td_loss"]) == pytest.approx(td, rel=1e-6)
+  assert float(loss) == pytest.approx(td + 0.5 * cql, rel=1e-5)
