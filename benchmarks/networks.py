@@ -2,9 +2,8 @@
 
 Per policy type: ``sample()`` of N=32 actions for a batch of 256 states, and
 one loss + gradient at batch 256; per critic type: target_q + TD loss +
-gradient and
-one ``action_grad`` of the N x B sampled actions; and, as a yardstick, one
-Adam step of a bare 256x256 MLP. Everything is timed after compilation
+gradient at batch 256, and one ``action_grad`` of N x B actions; and, as a
+yardstick, one Adam step of a bare 256x256 MLP. Everything is timed after compilation
 (median of several runs). Observations are a 17-d state, actions 6-d.
 
   python benchmarks/networks.py [--repeats 10] [--batch 256] [--samples 32]

@@ -100,6 +100,7 @@ def test_create_q_critic(critic_type, cls):
   loss, metrics = critic.loss(obs, actions, jnp.zeros(4))
   assert loss.shape == () and "q_mean" in metrics
   assert critic.value(obs).shape == (4,)
-  plain = models.create_q_critic(critic_type, 1, META_DICT, {"hidden_sizes": [16]})
+  plain = models.create_q_critic(critic_type, 1, META_DICT,
+                                 {"hidden_sizes": [8], "ensemble_size": 2})
   with pytest.raises(NotImplementedError, match="value_head"):
     plain.value(obs)

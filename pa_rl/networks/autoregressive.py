@@ -113,11 +113,11 @@ def make_autoregressive_policy(
 
     ``num_samples`` and ``deterministic`` must be static under `jax.jit`.
     Each token is drawn from ``softmax(logits / temperature)``, or the argmax
-    when ``deterministic``. Guidance is ignored (the agent's action
-    optimization steers this class). Each step reruns the full causal pass,
+    when ``deterministic``. With ``guidance_fn`` and ``guidance_scale``
+    s > 0, the decoded actions take one step ``a <- clip(a + s * dQ/da)``
+    (`utils.guide_samples`). Each step reruns the full causal pass,
     which costs ``flat_action_dim`` passes but keeps the code cache-free.
     """
-    del guidance_fn, guidance_scale
     embedding = encode_apply(params, None, obs)
     batch = embedding.shape[0]
     rows = batch * num_samples
@@ -139,7 +139,8 @@ def make_autoregressive_policy(
     tokens = jax.lax.fori_loop(0, action_dim, body,
                                jnp.zeros((rows, action_dim), jnp.int32))
     actions = bin_centres(tokens, num_bins).reshape(batch, num_samples, action_dim)
-    return utils.unflatten_actions(actions, shape_meta)
+    return utils.guide_samples(utils.unflatten_actions(actions, shape_meta), obs,
+                               guidance_fn, guidance_scale)
 
   def loss(params, key, obs, actions, weights: Optional[jax.Array] = None):
     """Teacher-forced token cross-entropy, averaged over dimensions and

@@ -109,12 +109,13 @@ def make_diffusion_policy(
   alphas = 1.0 - betas
   alpha_bars = np.cumprod(alphas)
   alpha_bars_prev = np.concatenate([[1.0], alpha_bars[:-1]])
-  # Posterior q(x_{t-1} | x_t, x_0) (Ho et al., 2020, Eq. 6-7).
-  post_var = betas * (1.0 - alpha_bars_prev) / (1.0 - alpha_bars)
-  post_c0 = betas * np.sqrt(alpha_bars_prev) / (1.0 - alpha_bars)
-  post_ct = (1.0 - alpha_bars_prev) * np.sqrt(alphas) / (1.0 - alpha_bars)
   f32 = lambda x: jnp.asarray(x, jnp.float32)
+  # Posterior q(x_{t-1} | x_t, x_0) (Ho et al., 2020, Eq. 6-7).
+  post_var = f32(betas * (1.0 - alpha_bars_prev) / (1.0 - alpha_bars))
+  post_c0 = f32(betas * np.sqrt(alpha_bars_prev) / (1.0 - alpha_bars))
+  post_ct = f32((1.0 - alpha_bars_prev) * np.sqrt(alphas) / (1.0 - alpha_bars))
   sqrt_ab, sqrt_1m_ab = f32(np.sqrt(alpha_bars)), f32(np.sqrt(1 - alpha_bars))
+  alpha_bars = f32(alpha_bars)
 
   def fns():
     encoder = torsos.ObservationEncoder(shape_meta, config)
@@ -142,8 +143,8 @@ def make_diffusion_policy(
   def _ddpm_step(x, t, eps, grad, guidance_scale, noise, deterministic,
                  temperature):
     x0 = _clip((x - sqrt_1m_ab[t] * eps) / sqrt_ab[t])
-    var = f32(post_var)[t]
-    mean = f32(post_c0)[t] * x0 + f32(post_ct)[t] * x
+    var = post_var[t]
+    mean = post_c0[t] * x0 + post_ct[t] * x
     if grad is not None:
       mean = mean + guidance_scale * var * grad
     if deterministic:
@@ -157,8 +158,8 @@ def make_diffusion_policy(
     x0 = _clip((x - sqrt_1m_ab[t] * eps) / sqrt_ab[t])
     # Re-derive the noise from the clipped x_0 so both stay consistent.
     eps = (x - sqrt_ab[t] * x0) / sqrt_1m_ab[t]
-    ab = f32(alpha_bars)[t]
-    ab_prev = jnp.where(t_prev >= 0, f32(alpha_bars)[jnp.maximum(t_prev, 0)], 1.0)
+    ab = alpha_bars[t]
+    ab_prev = jnp.where(t_prev >= 0, alpha_bars[jnp.maximum(t_prev, 0)], 1.0)
     sigma = config.ddim_eta * jnp.sqrt((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev))
     x = jnp.sqrt(ab_prev) * x0 + jnp.sqrt(jnp.maximum(1 - ab_prev - sigma**2, 0.0)) * eps
     if deterministic:

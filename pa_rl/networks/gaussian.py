@@ -81,11 +81,10 @@ def make_gaussian_policy(
     """Draws ``[B, num_samples, *action_shape]`` actions.
 
     ``num_samples`` and ``deterministic`` must be static under `jax.jit`.
-    ``temperature`` scales the standard deviation. ``guidance_fn`` and
-    ``guidance_scale`` are ignored: a Gaussian is steered by the agent's
-    action optimization instead.
+    ``temperature`` scales the standard deviation. With ``guidance_fn``
+    and ``guidance_scale`` s > 0, each sample takes one step
+    ``a <- clip(a + s * guidance_fn(obs, a))`` (`utils.guide_samples`).
     """
-    del guidance_fn, guidance_scale
     mean, log_std = transformed.apply(params, obs)
     batch = mean.shape[0]
     if deterministic:
@@ -93,7 +92,8 @@ def make_gaussian_policy(
     else:
       eps = jax.random.normal(key, (batch, num_samples, action_dim), mean.dtype)
       u = mean[:, None] + temperature * jnp.exp(log_std)[:, None] * eps
-    return utils.unflatten_actions(jnp.tanh(u), shape_meta)
+    samples = utils.unflatten_actions(jnp.tanh(u), shape_meta)
+    return utils.guide_samples(samples, obs, guidance_fn, guidance_scale)
 
   def log_prob(params, obs, actions) -> jax.Array:
     """``log pi(a|s)`` ``[B]`` of actions ``[B, *action_shape]`` in [-1, 1]."""

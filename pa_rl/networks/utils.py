@@ -51,3 +51,23 @@ def weighted_mean(values: jax.Array, weights: Optional[jax.Array]) -> jax.Array:
     raise ValueError(
         f"weights of shape {weights.shape} do not match the batch {values.shape}")
   return jnp.sum(weights * values) / jnp.maximum(jnp.sum(weights), 1e-8)
+
+
+def guide_samples(samples: jax.Array, obs: types.Observation, guidance_fn,
+                  guidance_scale) -> jax.Array:
+  """One guidance step after sampling, for policy classes without an
+  iterative sampler: ``a <- clip(a + s * guidance_fn(obs, a), -1, 1)``.
+
+  Args:
+    samples: ``[B, N, *action_shape]``.
+    obs: the ``[B, ...]`` observations (repeated N times for the call).
+    guidance_fn: ``(obs, actions) -> dQ/da``, or None (no guidance).
+    guidance_scale: s; a Python 0 skips the step at trace time.
+  """
+  if guidance_fn is None or (isinstance(guidance_scale, (int, float)) and guidance_scale == 0):
+    return samples
+  batch, num = samples.shape[:2]
+  flat = samples.reshape(batch * num, *samples.shape[2:])
+  obs_rep = {k: jnp.repeat(v, num, axis=0) for k, v in obs.items()}
+  grad = guidance_fn(obs_rep, flat).reshape(samples.shape)
+  return jnp.clip(samples + guidance_scale * grad, -1.0, 1.0)

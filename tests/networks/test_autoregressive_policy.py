@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from pa_rl import types
 from pa_rl.networks import autoregressive
 from pa_rl.networks import configs
 
@@ -76,7 +77,6 @@ def test_temperature_and_argmax(trained, mass_near):
 def test_multi_dimensional_actions_decode_jointly(trainer, tiny_policy_config):
   # Two perfectly correlated dimensions: (0.5, 0.5) or (-0.5, -0.5). An
   # independent-per-dimension model would also produce the mixed pairs.
-  from pa_rl import types
   meta = types.ShapeMeta(observations={"state": types.ObsSpec((2,))},
                          action_dim=2)
   net = autoregressive.make_autoregressive_policy(

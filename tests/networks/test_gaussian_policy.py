@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pa_rl import types
 from pa_rl.networks import gaussian
 
 
