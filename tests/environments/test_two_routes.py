@@ -47,7 +47,7 @@ def test_start_noise_is_seeded():
 
 
 def test_straight_up_hits_the_obstacle():
-  env = two_routes.TwoRoutes(seed=0)
+  env = two_routes.TwoRoutes(seed=0, reward_type="sparse")
   timestep = env.reset()
   while not timestep.last():
     timestep = env.step(np.array([0.0, 1.0]))
@@ -58,7 +58,7 @@ def test_straight_up_hits_the_obstacle():
 
 
 def test_time_limit_truncates_and_arena_clips():
-  env = two_routes.TwoRoutes(seed=0, max_steps=30)
+  env = two_routes.TwoRoutes(seed=0, max_steps=30, reward_type="sparse")
   timestep = env.reset()
   steps = 0
   while not timestep.last():
@@ -72,7 +72,7 @@ def test_time_limit_truncates_and_arena_clips():
 
 
 def test_expert_succeeds_by_both_routes():
-  env = environments.make_environment("two_routes", seed=0)
+  env = environments.make_environment("two_routes", seed=0, reward_type="sparse")
   policy = environments.make_behaviour_policy("two_routes", env, seed=0)
   successes, routes, lengths = [], [], []
   for _ in range(100):
@@ -137,3 +137,29 @@ def test_behaviour_policies_stay_in_bounds(kind):
     if timestep.last():
       timestep = env.reset()
       policy.begin_episode()
+
+
+def test_dense_reward_is_progress_plus_goal_bonus():
+  env = two_routes.TwoRoutes(seed=0)
+  policy = environments.make_behaviour_policy("two_routes", env, seed=0)
+  timestep = env.reset()
+  start = timestep.observation["position"]
+  total = 0.0
+  policy.begin_episode()
+  while not timestep.last():
+    timestep = env.step(policy.select_action(timestep.observation))
+    total += float(timestep.reward)
+  end = timestep.observation["position"]
+  assert env.success
+  # Telescoping shaping: the sum is the distance covered toward the goal + 1.
+  expected = np.linalg.norm(start - two_routes.GOAL) - np.linalg.norm(end - two_routes.GOAL) + 1
+  assert total == pytest.approx(expected, abs=1e-4)
+  crash = two_routes.TwoRoutes(seed=0)
+  timestep = crash.reset()
+  crash_total = 0.0
+  while not timestep.last():
+    timestep = crash.step(np.array([0.0, 1.0]))
+    crash_total += float(timestep.reward)
+  assert crash.collided and crash_total < total - 1.0
+  with pytest.raises(ValueError, match="reward_type"):
+    two_routes.TwoRoutes(reward_type="shaped")
