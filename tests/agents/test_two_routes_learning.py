@@ -18,15 +18,11 @@ import pytest
 import pa_rl as ljx
 from pa_rl import environments
 from pa_rl.agents import evaluation
+from pa_rl.agents import presets
 from pa_rl.datasets import collection
 
-DIFFUSION = {"hidden_dim": 64, "num_blocks": 2, "num_diffusion_steps": 3, "time_dim": 16}
-GAUSSIAN = {"hidden_sizes": (128, 128)}
-CRITIC = {"hidden_sizes": (64, 64), "ensemble_size": 2}
-PARL = {"batch_size": 256, "critic_lr": 1e-3, "tau": 0.05, "discount": 0.9,
-        "num_cql_actions": 2,
-        "action_optimization": {"num_samples": 8, "top_k": 2, "num_steps": 1,
-                                "step_size": 0.1}}
+DIFFUSION, GAUSSIAN, CRITIC, PARL = (presets.DIFFUSION, presets.GAUSSIAN, presets.CRITIC,
+                                     presets.PARL)
 EVAL_EPISODES = 30
 
 
@@ -44,14 +40,14 @@ def _success(agent, seed=100):
 
 
 def _load(path):
-  return ljx.OfflineDataset.load_from_path(path, normalize=True, seed=0, discount=0.9)
+  return ljx.OfflineDataset.load_from_path(path, normalize=True, seed=0,
+                                           discount=presets.TWO_ROUTES_DISCOUNT)
 
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
   path = str(tmp_path_factory.mktemp("data") / "mixed")
-  stats = collection.collect("two_routes", path, policy="mixed", num_episodes=300, seed=0,
-                             noise_std=0.8, mixture=(0.2, 0.3, 0.5))
+  stats = collection.collect("two_routes", path, seed=0, **presets.TWO_ROUTES_DATA)
   assert 0.2 < stats["success_rate"] < 0.6  # genuinely mixed quality
   return _load(path)
 

@@ -1,0 +1,19 @@
+"""Settings that train well on the built-in two-routes task in minutes on a CPU.
+
+Used by the quickstart, the examples and the learning tests, so all three
+train the same thing. Measured on 2 CPU cores with the mixed-quality data
+below: PA-RL (diffusion) reaches 95-100% success after ~3,500 updates
+(~38 updates/s); diffusion BC and Gaussian BC stay at 0%.
+"""
+
+# Mixed-quality data: 20% expert, 30% noisy expert (std 0.8), 50% random.
+TWO_ROUTES_DATA = {"policy": "mixed", "num_episodes": 300, "noise_std": 0.8,
+                   "mixture": (0.2, 0.3, 0.5)}
+TWO_ROUTES_DISCOUNT = 0.9
+DIFFUSION = {"hidden_dim": 64, "num_blocks": 2, "num_diffusion_steps": 3, "time_dim": 16}
+GAUSSIAN = {"hidden_sizes": (128, 128)}
+CRITIC = {"hidden_sizes": (64, 64), "ensemble_size": 2}
+PARL = {"batch_size": 256, "critic_lr": 1e-3, "tau": 0.05, "discount": TWO_ROUTES_DISCOUNT,
+        "num_cql_actions": 2,
+        "action_optimization": {"num_samples": 8, "top_k": 2, "num_steps": 1,
+                                "step_size": 0.1}}
