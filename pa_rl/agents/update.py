@@ -89,6 +89,13 @@ def _finite(*trees) -> jax.Array:
   return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
 
 
+def _descend(loss_fn, optimizer, params, opt_state, *args):
+  """One optimizer step on ``loss_fn(params, *args) -> (loss, metrics)``."""
+  (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, *args)
+  updates, opt_state = optimizer.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), opt_state, loss, metrics, grads
+
+
 def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | None,
                      config: Any, objective: Objective) -> UpdateFn:
   """Builds the pure ``update_step(state, batch) -> (state, metrics)``.
@@ -168,11 +175,9 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     new = state._replace(key=key, step=state.step + 1)
     grads_to_check = []
     if critic is not None and objective.critic != "none":
-      (c_loss, c_metrics), c_grads = jax.value_and_grad(critic_loss, has_aux=True)(
-          state.critic_params, state, batch, critic_key)
-      updates, critic_opt_state = critic_opt.update(c_grads, state.critic_opt_state,
-                                                    state.critic_params)
-      critic_params = optax.apply_updates(state.critic_params, updates)
+      critic_params, critic_opt_state, c_loss, c_metrics, c_grads = _descend(
+          critic_loss, critic_opt, state.critic_params, state.critic_opt_state, state, batch,
+          critic_key)
       new = new._replace(
           critic_params=critic_params, critic_opt_state=critic_opt_state,
           critic_target_params=state_lib.polyak(state.critic_target_params, critic_params,
@@ -180,11 +185,9 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
       metrics.update(c_metrics)
       metrics["critic/loss"] = c_loss
       grads_to_check += [c_loss, c_grads]
-    (p_loss, p_metrics), p_grads = jax.value_and_grad(policy_loss, has_aux=True)(
-        state.policy_params, new, batch, policy_key)
-    updates, policy_opt_state = policy_opt.update(p_grads, state.policy_opt_state,
-                                                  state.policy_params)
-    policy_params = optax.apply_updates(state.policy_params, updates)
+    policy_params, policy_opt_state, p_loss, p_metrics, p_grads = _descend(
+        policy_loss, policy_opt, state.policy_params, state.policy_opt_state, new, batch,
+        policy_key)
     new = new._replace(
         policy_params=policy_params, policy_opt_state=policy_opt_state,
         ema_params=state_lib.polyak(state.ema_params, policy_params, 1.0 - config.ema_decay))

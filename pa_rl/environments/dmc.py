@@ -15,6 +15,8 @@ import dm_env
 from dm_env import specs
 import numpy as np
 
+from pa_rl.environments import specs_lib
+
 
 def dm_control_tasks() -> tuple[tuple[str, str], ...]:
   """All ``(domain, task)`` pairs of the dm_control suite."""
@@ -46,7 +48,7 @@ def load_dm_control(domain: str, task: str, seed: int = 0,
   return DMControlWrapper(env)
 
 
-class DMControlWrapper(dm_env.Environment):
+class DMControlWrapper(specs_lib.DictSpecsMixin, dm_env.Environment):
   """Gives a dm_control environment float32 dict observations and specs.
 
   Attributes:
@@ -73,18 +75,6 @@ class DMControlWrapper(dm_env.Environment):
     action = np.asarray(action, self._action_dtype).reshape(
         self._action_spec.shape)
     return self._convert(self.environment.step(action))
-
-  def observation_spec(self) -> dict[str, specs.Array]:
-    return dict(self._observation_spec)
-
-  def action_spec(self) -> specs.BoundedArray:
-    return self._action_spec
-
-  def reward_spec(self) -> specs.Array:
-    return specs.Array((), np.float32, name="reward")
-
-  def discount_spec(self) -> specs.BoundedArray:
-    return specs.BoundedArray((), np.float32, 0.0, 1.0, name="discount")
 
   @property
   def physics(self):

@@ -23,11 +23,13 @@ from dm_env import specs
 import gymnasium as gym
 import numpy as np
 
+from pa_rl.environments import specs_lib
+
 # The info keys gymnasium tasks use to report success.
 SUCCESS_KEYS = ("success", "is_success")
 
 
-class GymnasiumWrapper(dm_env.Environment):
+class GymnasiumWrapper(specs_lib.DictSpecsMixin, dm_env.Environment):
   """Wraps a gymnasium environment with Box or Dict observations and a Box
   action space.
 
@@ -104,18 +106,6 @@ class GymnasiumWrapper(dm_env.Environment):
       self._needs_reset = True
       return dm_env.truncation(reward, obs, discount=np.float32(1.0))
     return dm_env.transition(reward, obs, discount=np.float32(1.0))
-
-  def observation_spec(self) -> dict[str, specs.Array]:
-    return dict(self._observation_spec)
-
-  def action_spec(self) -> specs.BoundedArray:
-    return self._action_spec
-
-  def reward_spec(self) -> specs.Array:
-    return specs.Array((), np.float32, name="reward")
-
-  def discount_spec(self) -> specs.BoundedArray:
-    return specs.BoundedArray((), np.float32, 0.0, 1.0, name="discount")
 
   @property
   def success(self) -> bool | None:
