@@ -7,6 +7,7 @@ jitted `update_step` as the Acme learners.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 from typing import Any, Mapping
@@ -192,7 +193,9 @@ AGENT_TYPES = {
 }
 
 
-_FUNCTIONS: dict[Any, tuple[networks_lib.AgentNetworks, _Functions]] = {}
+_FUNCTIONS: "collections.OrderedDict[Any, tuple[networks_lib.AgentNetworks, _Functions]]" = (
+    collections.OrderedDict())
+_MAX_CACHED = 16
 
 
 def _functions(networks: networks_lib.AgentNetworks, config: Any,
@@ -201,6 +204,7 @@ def _functions(networks: networks_lib.AgentNetworks, config: Any,
   and config (``agent.update`` then never recompiles)."""
   cache_key = (id(networks.policy), id(networks.critic), config, objective)
   if cache_key in _FUNCTIONS:
+    _FUNCTIONS.move_to_end(cache_key)
     return _FUNCTIONS[cache_key][1]
   update = jax.jit(update_lib.make_update_step(networks.policy, networks.critic, config,
                                                objective))
@@ -209,7 +213,14 @@ def _functions(networks: networks_lib.AgentNetworks, config: Any,
                    objective=objective)
   # The networks are kept alive with the entry so their ids stay unique.
   _FUNCTIONS[cache_key] = (networks, fns)
+  while len(_FUNCTIONS) > _MAX_CACHED:  # Bounded: compiled code is large.
+    _FUNCTIONS.popitem(last=False)
   return fns
+
+
+def clear_cache() -> None:
+  """Drops the cached jitted agent functions (and their compiled code)."""
+  _FUNCTIONS.clear()
 
 
 def create_agent(agent_type: str, policy: models.PolicyModel,
