@@ -1,0 +1,156 @@
+"""`train_offline`: imitation or offline RL from an RLDS dataset, resumable."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Callable, Mapping
+
+from absl import logging
+
+from pa_rl import metrics_writer
+from pa_rl import progress
+from pa_rl.runners import checkpoints
+from pa_rl.runners import common
+from pa_rl.runners import spec as spec_lib
+
+
+def train_offline(workdir: str,
+                  dataset_path: str | None = None,
+                  agent_type: str = "diffusion_rl",
+                  policy_type: str = "diffusion",
+                  policy_config: Any = None,
+                  critic_type: str | None = None,
+                  critic_config: Any = None,
+                  agent_config: Any = None,
+                  env_name: str | None = None,
+                  env_kwargs: Mapping[str, Any] | None = None,
+                  num_steps: int = 100_000,
+                  log_every: int = 1_000,
+                  checkpoint_every: int = 10_000,
+                  keep_checkpoints: int = 3,
+                  eval_every: int = 10_000,
+                  eval_episodes: int = 10,
+                  normalize: bool = True,
+                  n_step: int = 1,
+                  action_horizon: int = 1,
+                  seed: int = 0,
+                  after_first_step: Callable[[], None] | None = None) -> dict[str, Any]:
+  """Trains an agent offline; re-running with the same workdir resumes.
+
+  Writes into ``workdir``: ``experiment.json`` (what is trained),
+  ``checkpoints/ckpt_<step>.npz`` (the newest ``keep_checkpoints``),
+  ``train.csv`` and ``eval.csv`` (metrics) and ``tensorboard/``.
+
+  Args:
+    workdir: the run's directory. If it holds checkpoints of the same run,
+      training resumes from the newest loadable one; a run already at
+      ``num_steps`` does not train again.
+    dataset_path: RLDS dataset directory (`pa_rl.binaries.collect` writes one).
+    agent_type: imitation, iql, calql, offline_rl (PA-RL, any policy) or
+      diffusion_rl (PA-RL, diffusion policy).
+    policy_type: gaussian, diffusion or autoregressive.
+    policy_config: None, a partial dict or the policy's config dataclass.
+    critic_type: ensemble or distributional; None means ensemble for the
+      agents with a critic (imitation has none).
+    critic_config: None, a partial dict or the critic's config dataclass.
+    agent_config: None, a partial dict or the agent's config dataclass.
+    env_name: where to evaluate; None takes the dataset's environment.
+    env_kwargs: keyword arguments of `environments.make_environment`.
+    num_steps: total learner updates.
+    log_every: updates between metric rows.
+    checkpoint_every: updates between checkpoints (one is always written at
+      the end).
+    keep_checkpoints: how many checkpoints to keep.
+    eval_every: updates between evaluations (also one before training and
+      one at the end); 0 disables evaluation.
+    eval_episodes: episodes per evaluation.
+    normalize: normalize observations and actions with the data's statistics.
+    n_step: TD backup length.
+    action_horizon: actions per chunk.
+    seed: seeds initialization, sampling and evaluation.
+    after_first_step: called once after the first update of this process
+      (the binaries write gin's operative config then).
+
+  Returns:
+    A summary: ``step``, ``finished_before`` (nothing was trained), and the
+    last training and evaluation metrics.
+  """
+  if not workdir:
+    raise ValueError("train_offline needs a workdir")
+  for name, value, minimum in (("num_steps", num_steps, 0), ("log_every", log_every, 1),
+                               ("checkpoint_every", checkpoint_every, 1),
+                               ("eval_every", eval_every, 0), ("seed", seed, 0)):
+    common.check_int(name, value, minimum)
+  if agent_type not in spec_lib.OFFLINE_AGENT_TYPES:
+    raise ValueError(f"agent_type={agent_type!r} cannot be trained offline; choose one of: "
+                     f"{', '.join(spec_lib.OFFLINE_AGENT_TYPES)} (actor_critic is "
+                     "finetune_online's)")
+  spec = spec_lib.make_spec(
+      phase="offline", dataset_path=dataset_path, env_name=env_name, env_kwargs=env_kwargs,
+      agent_type=agent_type, policy_type=policy_type, policy_config=policy_config,
+      critic_type=critic_type, critic_config=critic_config, agent_config=agent_config,
+      normalize=normalize, n_step=n_step, action_horizon=action_horizon)
+  dataset = spec.load_dataset(seed)
+  if spec.env_name is None and dataset.metadata.get("env_name"):
+    spec = dataclasses.replace(spec, env_name=dataset.metadata["env_name"])
+  spec_lib.write_spec(workdir, spec)
+  builder = spec.make_builder(dataset.shape_meta)
+  learner = builder.make_learner(dataset, seed=seed)
+  checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
+                                          keep_checkpoints)
+  start, _ = checkpointer.restore(learner)
+  start = start or 0
+  if start >= num_steps:
+    common.announce(f"The run in {workdir} already finished: its checkpoint is at step {start} "
+                    f"of num_steps={num_steps}. Nothing to train (raise num_steps to train "
+                    "further).")
+    return {"step": start, "finished_before": True}
+  if start:
+    common.announce(f"Resuming from the checkpoint at step {start} "
+                    f"({checkpointer.path(start)}).")
+  common.announce(f"Training {agent_type} ({policy_type} policy"
+                  + (f", {spec.critic_type} critic" if spec.critic_type else "")
+                  + f") on {spec.dataset_path} ({dataset.size} transitions), "
+                  f"steps {start} -> {num_steps}; workdir {workdir}")
+
+  writer = metrics_writer.MetricsWriter(workdir, resume_step=start)
+  evaluator = None
+  if eval_every:
+    evaluator = common.Evaluator(builder, learner, dataset.shape_meta, spec.env_name,
+                                 spec.env_kwargs, eval_episodes, seed)
+  eval_metrics: dict[str, float] = {}
+  train_metrics: dict[str, float] = {}
+  if evaluator is not None and start == 0:
+    eval_metrics = evaluator()
+    writer.write("eval", 0, eval_metrics)
+    logging.info("step 0: %s", common.headline(eval_metrics))
+  first_step = common.call_once(after_first_step)
+  rate = common.RateMeter(start)
+  try:
+    for step in progress.progress(range(start + 1, num_steps + 1), desc="train_offline"):
+      learner.step()
+      first_step()
+      last = step == num_steps
+      if step % log_every == 0 or last:
+        train_metrics = {**learner.metrics, "train/steps_per_sec": rate(step)}
+        writer.write("train", step, train_metrics)
+        logging.info("step %d: %s", step, common.headline(train_metrics))
+      if evaluator is not None and (step % eval_every == 0 or last):
+        eval_metrics = evaluator()
+        writer.write("eval", step, eval_metrics)
+        logging.info("step %d: %s", step, common.headline(eval_metrics))
+      if step % checkpoint_every == 0 or last:
+        learner.flush()
+        checkpointer.save(learner, step)
+  finally:
+    writer.close()
+  summary = {"step": num_steps, "finished_before": False, "train": train_metrics,
+             "eval": eval_metrics}
+  done = f"Finished {num_steps} steps; checkpoint {checkpointer.path(num_steps)}"
+  if "eval/return" in eval_metrics:
+    done += f"; evaluation return {eval_metrics['eval/return']:.3f}"
+  if "eval/success" in eval_metrics:
+    done += f", success rate {eval_metrics['eval/success']:.1%}"
+  common.announce(done)
+  return summary

@@ -1,0 +1,199 @@
+"""The library runners: exact resume, finished runs, corrupt checkpoints, logs,
+online fine-tuning and evaluation outputs (no gin, tiny networks)."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from pa_rl import metrics_writer
+from pa_rl import plots
+from pa_rl import runners
+from pa_rl.agents import learner as learner_lib
+from pa_rl.runners import evaluation as evaluation_lib
+from pa_rl.runners import rollouts
+
+TINY = dict(
+    agent_type="offline_rl", policy_type="gaussian", policy_config={"hidden_sizes": (8,)},
+    critic_type="ensemble", critic_config={"hidden_sizes": (8,), "ensemble_size": 2},
+    agent_config={"batch_size": 4, "num_cql_actions": 1,
+                  "action_optimization": {"num_samples": 2, "top_k": 1, "num_steps": 1}},
+    env_kwargs={"max_steps": 8}, log_every=1, eval_every=2, eval_episodes=1, seed=3)
+
+
+def _arrays(path):
+  with np.load(path) as data:
+    return {k: data[k] for k in data.files}
+
+
+@pytest.fixture(scope="module")
+def straight_run(two_routes_data, tmp_path_factory):
+  """4 uninterrupted steps, checkpoints every 2."""
+  workdir = str(tmp_path_factory.mktemp("straight") / "run")
+  runners.train_offline(workdir, two_routes_data, num_steps=4, checkpoint_every=2, **TINY)
+  return workdir
+
+
+def test_stopped_run_resumes_from_its_checkpoint_exactly(straight_run, two_routes_data,
+                                                         tmp_path, monkeypatch, capsys):
+  workdir = str(tmp_path / "run")
+  real_step, calls = learner_lib.Learner.step, []
+
+  def crashing_step(self):
+    calls.append(1)
+    if len(calls) == 4:  # After steps 1-3 ran and step 2 was checkpointed.
+      raise KeyboardInterrupt
+    real_step(self)
+
+  monkeypatch.setattr(learner_lib.Learner, "step", crashing_step)
+  with pytest.raises(KeyboardInterrupt):
+    runners.train_offline(workdir, two_routes_data, num_steps=4, checkpoint_every=2, **TINY)
+  monkeypatch.setattr(learner_lib.Learner, "step", real_step)
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["ckpt_2.npz"]
+
+  summary = runners.train_offline(workdir, two_routes_data, num_steps=4, checkpoint_every=2,
+                                  **TINY)
+  assert "Resuming from the checkpoint at step 2" in capsys.readouterr().out
+  assert summary["step"] == 4 and not summary["finished_before"]
+  resumed = _arrays(os.path.join(workdir, "checkpoints", "ckpt_4.npz"))
+  straight = _arrays(os.path.join(straight_run, "checkpoints", "ckpt_4.npz"))
+  assert resumed.keys() == straight.keys()
+  for key in straight:
+    np.testing.assert_array_equal(resumed[key], straight[key], err_msg=key)
+  # Rows logged after the checkpoint (step 3) were dropped, then re-logged once.
+  steps = [r["step"] for r in metrics_writer.read_csv(os.path.join(workdir, "train.csv"))]
+  assert steps == [1, 2, 3, 4]
+  assert [r["step"] for r in metrics_writer.read_csv(os.path.join(workdir, "eval.csv"))] == [
+      0, 2, 4]
+
+
+def test_finished_run_says_so_and_a_corrupt_checkpoint_is_skipped(
+    straight_run, two_routes_data, tmp_path, capsys):
+  workdir = str(tmp_path / "copy")
+  shutil.copytree(straight_run, workdir)
+  latest = os.path.join(workdir, "checkpoints", "ckpt_4.npz")
+  before = os.path.getmtime(latest)
+  summary = runners.train_offline(workdir, two_routes_data, num_steps=4, **TINY)
+  assert summary == {"step": 4, "finished_before": True}
+  assert "already finished" in capsys.readouterr().out
+  assert os.path.getmtime(latest) == before
+
+  with open(latest, "r+b") as f:  # A checkpoint cut short (e.g. a full disk).
+    f.truncate(100)
+  summary = runners.train_offline(workdir, two_routes_data, num_steps=4, checkpoint_every=2,
+                                  **TINY)
+  out = capsys.readouterr().out
+  assert "skipping unloadable checkpoint" in out and "ckpt_4.npz" in out
+  assert "Resuming from the checkpoint at step 2" in out
+  assert summary["step"] == 4 and not summary["finished_before"]
+  straight = _arrays(os.path.join(straight_run, "checkpoints", "ckpt_4.npz"))
+  for key, value in _arrays(latest).items():
+    np.testing.assert_array_equal(value, straight[key])
+
+
+def test_metrics_reach_csv_and_tensorboard(straight_run):
+  train = metrics_writer.read_csv(os.path.join(straight_run, "train.csv"))
+  for key in ("critic/loss", "policy/loss", "critic/q_data", "action_opt/global_gain",
+              "action_opt/local_gain", "train/steps_per_sec"):
+    assert all(np.isfinite(r[key]) for r in train), key
+  evals = metrics_writer.read_csv(os.path.join(straight_run, "eval.csv"))
+  assert {"eval/return", "eval/success", "eval/length"} <= set(evals[0])
+  scalars = metrics_writer.read_tensorboard_scalars(os.path.join(straight_run, "tensorboard"))
+  assert [s for s, _ in scalars["critic/loss"]] == [1, 2, 3, 4]
+  assert [s for s, _ in scalars["eval/success"]] == [0, 2, 4]
+  np.testing.assert_allclose([v for _, v in scalars["critic/loss"]],
+                             [r["critic/loss"] for r in train], rtol=1e-6)
+
+
+def test_a_workdir_of_another_run_is_refused(straight_run, two_routes_data):
+  with pytest.raises(ValueError, match="policy_config"):
+    runners.train_offline(straight_run, two_routes_data, num_steps=4,
+                          **{**TINY, "policy_config": {"hidden_sizes": (16,)}})
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"agent_type": "sarsa"}, "agent_type='sarsa' cannot be trained offline; choose one of"),
+    ({"agent_type": "calql", "policy_type": "diffusion", "policy_config": None},
+     "agent_type='calql' trains a SAC-style Gaussian policy"),
+    ({"agent_type": "imitation", "agent_config": None}, "trains no critic"),
+    ({"policy_type": "difusion"}, "policy_type='difusion' is unknown; choose one of"),
+    ({"agent_config": {"batch_sise": 4}}, "unknown keys \\['batch_sise'\\]"),
+    ({"num_steps": -1}, "num_steps must be an int >= 0"),
+])
+def test_runner_errors_name_the_bad_value(two_routes_data, tmp_path, changes, message):
+  kwargs = {**TINY, "num_steps": 2, **changes}
+  with pytest.raises(ValueError, match=message):
+    runners.train_offline(str(tmp_path / "run"), two_routes_data, **kwargs)
+
+
+def test_missing_dataset_says_how_to_collect_one(tmp_path):
+  with pytest.raises(FileNotFoundError, match="python -m pa_rl.binaries.collect"):
+    runners.train_offline(str(tmp_path / "run"), str(tmp_path / "nothing"), **TINY)
+
+
+def test_finetune_online_resumes_from_its_episode_and_replay(straight_run, tmp_path, capsys):
+  workdir = str(tmp_path / "online")
+  common = dict(eval_every=0, checkpoint_every=1, agent_config={"replay_capacity": 50},
+                env_kwargs={"max_steps": 3}, seed=1)
+  first = runners.finetune_online(workdir, straight_run, num_episodes=2, **common)
+  assert "Starting online fine-tuning from" in capsys.readouterr().out
+  assert first["step"] == 4 + 2 * 3  # Offline steps + UTD 1 x 3 transitions per episode.
+  spec = runners.read_spec(workdir)
+  assert spec.phase == "online" and spec.agent_config.policy_lr == 5e-5
+  assert spec.agent_config.batch_size == 4  # Inherited from the offline run.
+  second = runners.finetune_online(workdir, straight_run, num_episodes=3, **common)
+  out = capsys.readouterr().out
+  assert "Resuming from the checkpoint at step 10 (episode 2, 6 transitions" in out
+  assert second["step"] == 13 and second["online"]["online/replay_size"] == 9
+  rows = metrics_writer.read_csv(os.path.join(workdir, "online.csv"))
+  assert [r["online/episode"] for r in rows] == [1, 2, 3]
+  assert [r["online/env_steps"] for r in rows] == [3, 6, 9]
+  third = runners.finetune_online(workdir, straight_run, num_episodes=3, **common)
+  assert third["finished_before"] and "already finished" in capsys.readouterr().out
+
+
+def test_finetune_online_needs_a_parl_offline_run(tmp_path, straight_run):
+  with pytest.raises(ValueError, match="offline_workdir"):
+    runners.finetune_online(str(tmp_path / "online"))
+  with pytest.raises(FileNotFoundError, match="train it first"):
+    runners.finetune_online(str(tmp_path / "online"), str(tmp_path / "none"))
+
+
+def test_evaluate_writes_results_curve_and_gif(straight_run, tmp_path):
+  out = str(tmp_path / "eval")
+  summary = runners.evaluate(straight_run, num_episodes=2, video_episodes=1, output_dir=out)
+  assert summary["step"] == 4 and summary["eval/episodes"] == 2
+  with open(os.path.join(out, "eval_4.json")) as f:
+    saved = json.load(f)
+  assert saved["agent_type"] == "offline_rl" and len(saved["episodes"]) == 2
+  assert 0.0 <= saved["eval/success"] <= 1.0
+  assert os.path.getsize(os.path.join(out, "learning_curve.png")) > 10_000
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  with Image.open(os.path.join(out, "rollout_4.gif")) as gif:
+    assert gif.n_frames > 2 and min(gif.size) >= 256  # Enlarged from 128 px.
+
+
+def test_video_is_skipped_with_a_reason_when_mujoco_cannot_render(monkeypatch, capsys):
+  monkeypatch.setattr(rollouts, "choose_mujoco_backend",
+                      lambda name, kwargs: (None, "MUJOCO_GL=egl: crashed (signal 11)"))
+  assert evaluation_lib._render_environment("cheetah-run", {}, 0) == (None, None)
+  out = capsys.readouterr().out
+  assert "Skipping the rollout video" in out and "cheetah-run" in out and "egl" in out
+
+
+def test_learning_curve_of_an_empty_workdir_is_none(tmp_path):
+  assert plots.learning_curve(str(tmp_path), str(tmp_path / "curve.png")) is None
+
+
+def test_metrics_writer_widens_its_header_and_drops_rows_after_resume(tmp_path):
+  writer = metrics_writer.MetricsWriter(str(tmp_path), tensorboard=False)
+  writer.write("train", 1, {"a": 1.0})
+  writer.write("train", 2, {"a": 2.0, "b": 3.0})
+  writer.write("train", 3, {"a": 4.0})
+  rows = metrics_writer.read_csv(str(tmp_path / "train.csv"))
+  assert [r["step"] for r in rows] == [1, 2, 3] and rows[1]["b"] == 3.0
+  assert np.isnan(rows[0]["b"])
+  metrics_writer.MetricsWriter(str(tmp_path), resume_step=2, tensorboard=False)
+  assert [r["step"] for r in metrics_writer.read_csv(str(tmp_path / "train.csv"))] == [1, 2]
