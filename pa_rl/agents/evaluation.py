@@ -40,10 +40,19 @@ def make_actor(agent: functional.Agent, *, seed: int = 0, evaluation: bool = Tru
                       on_episode_end=on_episode_end)
 
 
-def run_episode(env: dm_env.Environment, actor: core.Actor) -> dict[str, float]:
-  """One episode; returns its return, length and success (NaN if none)."""
+def run_episode(env: dm_env.Environment, actor: core.Actor, *,
+                render: Callable[[], np.ndarray] | None = None,
+                frames: list[np.ndarray] | None = None) -> dict[str, float]:
+  """One episode; returns its return, length and success (NaN if none).
+
+  With ``render`` and a ``frames`` list, each frame (the first observation's
+  and one per step) is appended to ``frames``.
+  """
+  record = render is not None and frames is not None
   timestep = env.reset()
   actor.observe_first(timestep)
+  if record:
+    frames.append(render())
   total, length = 0.0, 0
   while not timestep.last():
     action = actor.select_action(timestep.observation)
@@ -51,6 +60,8 @@ def run_episode(env: dm_env.Environment, actor: core.Actor) -> dict[str, float]:
     actor.observe(action, timestep)
     total += float(timestep.reward or 0.0)
     length += 1
+    if record:
+      frames.append(render())
   success = environments.episode_success(env)
   return {"return": total, "length": float(length),
           "success": float(success) if success is not None else float("nan")}

@@ -21,6 +21,7 @@ import numpy as np
 from pa_rl import core
 from pa_rl import environments
 from pa_rl import progress
+from pa_rl.agents import evaluation
 
 MUJOCO_BACKENDS = ("egl", "osmesa")
 
@@ -33,21 +34,9 @@ def run_episode(env: dm_env.Environment, actor: core.Actor,
                 render: Callable[[], np.ndarray] | None = None
                 ) -> tuple[dict[str, float], list[np.ndarray]]:
   """One episode; returns (return, length, success) and the rendered frames."""
-  timestep = env.reset()
-  actor.observe_first(timestep)
-  frames = [render()] if render is not None else []
-  total, length = 0.0, 0
-  while not timestep.last():
-    action = actor.select_action(timestep.observation)
-    timestep = env.step(action)
-    actor.observe(action, timestep)
-    total += float(timestep.reward or 0.0)
-    length += 1
-    if render is not None:
-      frames.append(render())
-  success = environments.episode_success(env)
-  return ({"return": total, "length": float(length),
-           "success": float(success) if success is not None else float("nan")}, frames)
+  frames: list[np.ndarray] = []
+  stats = evaluation.run_episode(env, actor, render=render, frames=frames)
+  return stats, frames
 
 
 def evaluate_episodes(env: dm_env.Environment, actor: core.Actor, num_episodes: int, *,
