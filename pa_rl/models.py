@@ -29,17 +29,17 @@ def _jitted(fn: Callable, static_argnames: tuple[str, ...] = ()) -> Callable:
 
 
 @dataclasses.dataclass(frozen=True)
-class PolicyModel(core.PAModule):
-  """A policy: its network's pure functions and their parameters.
+class NetworkModule(core.PAModule):
+  """A network's pure functions and their parameters (policies and critics).
 
   Attributes:
-    network: the `PolicyNetwork`.
-    params: its parameters (for diffusion, the ones sampling should use:
-      the learner's EMA copy when it keeps one).
+    network: the `PolicyNetwork` or `CriticNetwork`.
+    params: its parameters (for diffusion policies, the ones sampling should
+      use: the learner's EMA copy when it keeps one).
     config: the resolved network config dataclass.
     shape_meta: the data description the network was built for.
   """
-  network: base.PolicyNetwork
+  network: Any
   params: types.Params
   config: Any
   shape_meta: types.ShapeMeta
@@ -47,6 +47,10 @@ class PolicyModel(core.PAModule):
   @property
   def kind(self) -> str:
     return self.network.kind
+
+
+class PolicyModel(NetworkModule):
+  """A policy; ``network`` is a `base.PolicyNetwork`."""
 
   @property
   def uses_ema(self) -> bool:
@@ -70,7 +74,8 @@ class PolicyModel(core.PAModule):
   def log_prob(self, obs: types.Observation, actions: jax.Array) -> jax.Array:
     """``log pi(a|s)`` ``[B]``, for classes with a tractable density."""
     if self.network.log_prob is None:
-      raise NotImplementedError(f"a {self.kind} policy has no tractable log_prob")
+      raise ValueError(f"a {self.kind} policy has no tractable log_prob; only "
+                       "gaussian policies have one")
     return _jitted(self.network.log_prob)(self.params, obs, actions)
 
 
@@ -86,24 +91,8 @@ class AutoregressivePolicy(PolicyModel):
   """An autoregressive transformer over binned action dimensions."""
 
 
-@dataclasses.dataclass(frozen=True)
-class QCritic(core.PAModule):
-  """A Q-ensemble: its network's pure functions and their parameters.
-
-  Attributes:
-    network: the `CriticNetwork`.
-    params: its parameters.
-    config: the resolved network config dataclass.
-    shape_meta: the data description the network was built for.
-  """
-  network: base.CriticNetwork
-  params: types.Params
-  config: Any
-  shape_meta: types.ShapeMeta
-
-  @property
-  def kind(self) -> str:
-    return self.network.kind
+class QCritic(NetworkModule):
+  """A Q-ensemble; ``network`` is a `base.CriticNetwork`."""
 
   @property
   def num_members(self) -> int:
@@ -132,7 +121,7 @@ class QCritic(core.PAModule):
   def value(self, obs: types.Observation) -> jax.Array:
     """``[B]``, the state-value head (built with ``value_head=True``)."""
     if self.network.value is None:
-      raise NotImplementedError(
+      raise ValueError(
           "this critic has no value head; build it with config "
           "{'value_head': True}")
     return _jitted(self.network.value)(self.params, obs)
