@@ -1,4 +1,10 @@
-"""The Acme-style learner every agent uses: pull a batch, run `update_step`."""
+"""The Acme-style learner every agent uses: pull a batch, run `update_step`.
+
+The update is data-parallel over a device mesh (see `distributed`): the
+batch is split along the mesh's ``"data"`` axis and the state is replicated.
+By default the mesh holds every device of every process; one device is the
+same code path.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import jax
 import numpy as np
 
 from pa_rl import core
+from pa_rl.agents import distributed
 from pa_rl.agents import networks as networks_lib
 from pa_rl.agents import state as state_lib
 from pa_rl.agents import update as update_lib
@@ -31,7 +38,9 @@ class Learner(core.Learner):
   def __init__(self, networks: networks_lib.AgentNetworks, config: Any,
                objective: update_lib.Objective, dataset: offline.OfflineDataset, *,
                seed: int = 0, policy_params: Any = None, critic_params: Any = None,
-               replay: replay_lib.ReplayBuffer | None = None, online_fraction: float = 0.0):
+               replay: replay_lib.ReplayBuffer | None = None, online_fraction: float = 0.0,
+               mesh: jax.sharding.Mesh | None = None,
+               devices: Sequence[jax.Device] | None = None):
     """Args:
       networks: the policy and critic networks.
       config: the agent's config (a `LearnerConfig` subclass).
@@ -41,6 +50,17 @@ class Learner(core.Learner):
       policy_params, critic_params: start from these (e.g. an offline
         checkpoint) instead of a fresh initialization.
       replay: online data mixed into each batch at ``online_fraction``.
+      mesh: train data-parallel on this mesh (it needs a ``"data"`` axis).
+      devices: or on a one-axis mesh over these devices. Neither: every
+        device of every process (`jax.devices()`).
+
+    Several processes (after `distributed.initialize`) each build the learner
+    with the same arguments (same seed, same dataset): each samples the same
+    global batch and feeds its own devices' rows.
+
+    Raises:
+      ValueError: ``config.batch_size`` is not divisible by the number of
+        data devices.
     """
     self._networks = networks
     self._config = config
@@ -55,15 +75,23 @@ class Learner(core.Learner):
       policy_params = networks.policy.init(policy_key, obs)
     if critic_params is None and networks.critic is not None and objective.critic != "none":
       critic_params = networks.critic.init(critic_key, obs, action)
-    self._state = update_lib.init_state(policy_params, critic_params, config, init_key)
-    self._update = jax.jit(update_lib.make_update_step(networks.policy, networks.critic,
-                                                       config, objective))
+    self._parallel = distributed.DataParallel(mesh=mesh, devices=devices)
+    self._parallel.check_batch_size(config.batch_size)
+    self._state = self._parallel.replicate(
+        update_lib.init_state(policy_params, critic_params, config, init_key))
+    self._update = self._parallel.jit(update_lib.make_update_step(
+        networks.policy, networks.critic, config, objective))
     self._metrics: dict[str, Any] = {}
     self._pending_check = None
 
   @property
   def state(self) -> state_lib.TrainingState:
     return self._state
+
+  @property
+  def mesh(self) -> jax.sharding.Mesh:
+    """The device mesh the update runs on."""
+    return self._parallel.mesh
 
   @property
   def dataset(self) -> offline.OfflineDataset:
@@ -80,7 +108,7 @@ class Learner(core.Learner):
   @property
   def metrics(self) -> dict[str, float]:
     """The last step's metrics, as floats (synchronizes with the device)."""
-    return {k: float(v) for k, v in jax.device_get(self._metrics).items()}
+    return {k: float(v) for k, v in distributed.to_host(self._metrics).items()}
 
   def _batch(self):
     if self._replay is not None and self._online_fraction > 0:
@@ -95,7 +123,8 @@ class Learner(core.Learner):
     with ``config.stop_on_nonfinite`` the next call raises `NonFiniteError`
     (checked one step late, so the host never waits on the device)."""
     self._check_previous()
-    self._state, self._metrics = self._update(self._state, self._batch())
+    batch = self._parallel.shard_batch(self._batch())
+    self._state, self._metrics = self._update(self._state, batch)
     self._pending_check = self._metrics
 
   def _check_previous(self) -> None:
@@ -103,8 +132,10 @@ class Learner(core.Learner):
       return
     metrics = self._pending_check
     self._pending_check = None
-    if self._config.stop_on_nonfinite and float(metrics["train/nonfinite"]) > 0:
-      losses = {k: float(v) for k, v in jax.device_get(metrics).items() if k.endswith("loss")}
+    if self._config.stop_on_nonfinite and float(
+        distributed.to_host(metrics["train/nonfinite"])) > 0:
+      losses = {k: float(v) for k, v in distributed.to_host(metrics).items()
+                if k.endswith("loss")}
       raise NonFiniteError(
           f"update {int(self._state.step)} produced non-finite values (losses: {losses}); the update was "
           "skipped and the state holds the last finite parameters")
@@ -114,9 +145,12 @@ class Learner(core.Learner):
     self._check_previous()
 
   def get_variables(self, names: Sequence[str]) -> list[Any]:
+    # Actors run on one device: they get this process's copy of the
+    # replicated parameters.
     variables = {
-        "policy": update_lib.sampling_params(self._networks.policy, self._state),
-        "critic": self._state.critic_params,
+        "policy": distributed.local_copy(
+            update_lib.sampling_params(self._networks.policy, self._state)),
+        "critic": distributed.local_copy(self._state.critic_params),
         "state": self._state,
     }
     unknown = [n for n in names if n not in variables]
@@ -132,7 +166,7 @@ class Learner(core.Learner):
     return saved
 
   def restore(self, saved: dict[str, Any]) -> None:
-    self._state = saved["state"]
+    self._state = self._parallel.replicate(saved["state"])
     self._dataset = dataclasses.replace(self._dataset, key=saved["dataset_key"])
     if self._replay is not None and "replay_key" in saved:
       self._replay = dataclasses.replace(self._replay, key=saved["replay_key"])
@@ -140,7 +174,8 @@ class Learner(core.Learner):
 
   def save_checkpoint(self, path: str) -> None:
     """Writes `save()` to ``path`` atomically (.npz, no pickle)."""
-    state_lib.save_checkpoint(path, self.save(), {"step": np.asarray(self._state.step)})
+    saved = distributed.to_host(self.save())
+    state_lib.save_checkpoint(path, saved, {"step": np.asarray(saved["state"].step)})
 
   def restore_checkpoint(self, path: str) -> None:
     """Restores a checkpoint written by `save_checkpoint`."""
