@@ -5,16 +5,57 @@
     policy = ljx.create_policy_model("diffusion", 0, dataset.shape_meta, None)
     critic = ljx.create_q_critic("ensemble", 1, dataset.shape_meta, None)
     agent = ljx.create_agent("diffusion_rl", policy, critic, 2, None)
+
+The names below are imported on first use, so ``import pa_rl.environments``
+(e.g. in a process that renders MuJoCo, which cannot share a process with
+TensorFlow) does not pull in JAX, Haiku or TensorFlow.
 """
 
-from pa_rl.action_optimization import ActionOptimizationConfig
-from pa_rl.agents import (ActorCriticAgent, Agent, CalQLAgent, DiffusionPolicyRLAgent,
-                          IQLAgent, ImitationAgent, OfflineRLAgent, create_agent, to_online)
-from pa_rl.core import PAModule
-from pa_rl.datasets import OfflineDataset, ReplayBuffer, sample_mixed
-from pa_rl.models import (AutoregressivePolicy, DiffusionPolicy, DistributionalQCritic,
-                          EnsembleQCritic, GaussianPolicy, PolicyModel, QCritic,
-                          create_policy_model, create_q_critic)
-from pa_rl.types import ObsSpec, ShapeMeta, Transition
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "ActionOptimizationConfig": "pa_rl.action_optimization",
+    "ActorCriticAgent": "pa_rl.agents",
+    "Agent": "pa_rl.agents",
+    "CalQLAgent": "pa_rl.agents",
+    "DiffusionPolicyRLAgent": "pa_rl.agents",
+    "IQLAgent": "pa_rl.agents",
+    "ImitationAgent": "pa_rl.agents",
+    "OfflineRLAgent": "pa_rl.agents",
+    "create_agent": "pa_rl.agents",
+    "to_online": "pa_rl.agents",
+    "PAModule": "pa_rl.core",
+    "OfflineDataset": "pa_rl.datasets",
+    "ReplayBuffer": "pa_rl.datasets",
+    "sample_mixed": "pa_rl.datasets",
+    "AutoregressivePolicy": "pa_rl.models",
+    "DiffusionPolicy": "pa_rl.models",
+    "DistributionalQCritic": "pa_rl.models",
+    "EnsembleQCritic": "pa_rl.models",
+    "GaussianPolicy": "pa_rl.models",
+    "PolicyModel": "pa_rl.models",
+    "QCritic": "pa_rl.models",
+    "create_policy_model": "pa_rl.models",
+    "create_q_critic": "pa_rl.models",
+    "ObsSpec": "pa_rl.types",
+    "ShapeMeta": "pa_rl.types",
+    "Transition": "pa_rl.types",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+  module = _EXPORTS.get(name)
+  if module is None:
+    raise AttributeError(f"module 'pa_rl' has no attribute {name!r}")
+  value = getattr(importlib.import_module(module), name)
+  globals()[name] = value
+  return value
+
+
+def __dir__() -> list[str]:
+  return sorted(set(globals()) | set(_EXPORTS))

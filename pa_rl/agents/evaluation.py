@@ -42,11 +42,13 @@ def make_actor(agent: functional.Agent, *, seed: int = 0, evaluation: bool = Tru
 
 def run_episode(env: dm_env.Environment, actor: core.Actor, *,
                 render: Callable[[], np.ndarray] | None = None,
-                frames: list[np.ndarray] | None = None) -> dict[str, float]:
+                frames: list[np.ndarray] | None = None,
+                actions: list[np.ndarray] | None = None) -> dict[str, float]:
   """One episode; returns its return, length and success (NaN if none).
 
   With ``render`` and a ``frames`` list, each frame (the first observation's
-  and one per step) is appended to ``frames``.
+  and one per step) is appended to ``frames``; with an ``actions`` list, each
+  action taken.
   """
   record = render is not None and frames is not None
   timestep = env.reset()
@@ -58,6 +60,8 @@ def run_episode(env: dm_env.Environment, actor: core.Actor, *,
     action = actor.select_action(timestep.observation)
     timestep = env.step(action)
     actor.observe(action, timestep)
+    if actions is not None:
+      actions.append(np.asarray(action))
     total += float(timestep.reward or 0.0)
     length += 1
     if record:

@@ -12,6 +12,7 @@ import numpy as np
 from pa_rl import environments
 from pa_rl import plots
 from pa_rl import progress
+from pa_rl.environments import rendering
 from pa_rl.runners import checkpoints
 from pa_rl.runners import common
 from pa_rl.runners import rollouts
@@ -35,9 +36,9 @@ def evaluate(workdir: str,
   Writes into ``output_dir`` (default ``<workdir>/eval``):
   ``eval_<step>.json`` (mean return, success rate, per-episode results),
   ``learning_curve.png`` (from the run's CSV logs) and ``rollout_<step>.gif``
-  (the first ``video_episodes`` episodes). MuJoCo tasks need an offscreen
-  OpenGL backend for the video; without one the video is skipped with a
-  message saying why.
+  (the first ``video_episodes`` episodes). MuJoCo episodes are replayed for
+  the video in a child process with an offscreen OpenGL backend (egl, else
+  osmesa); without one the video is skipped with a message saying why.
 
   Args:
     workdir: a `train_offline` or `finetune_online` workdir.
@@ -68,12 +69,14 @@ def evaluate(workdir: str,
   output_dir = output_dir or os.path.join(workdir, "eval")
   os.makedirs(output_dir, exist_ok=True)
 
-  # The rendering backend must be chosen before MuJoCo is imported.
-  env, render = None, None
-  if video_episodes:
-    env, render = _render_environment(env_name, env_kwargs, seed)
-  if env is None:
-    env = environments.make_environment(env_name, seed=seed + 1000, **env_kwargs)
+  # Built-in tasks render in-process; MuJoCo episodes are recorded as actions
+  # and replayed for the video in a child process (see environments.rendering).
+  env_seed = seed + 1000
+  in_process = video_episodes > 0 and rendering.is_builtin(env_name)
+  if in_process:
+    env, render = rendering.make_render_environment(env_name, env_seed, env_kwargs)
+  else:
+    env, render = environments.make_environment(env_name, seed=env_seed, **env_kwargs), None
 
   dataset = spec.load_dataset(seed)  # For the normalizer the agent was trained with.
   builder = spec.make_builder(dataset.shape_meta)
@@ -90,21 +93,17 @@ def evaluate(workdir: str,
   actor = builder.make_actor(learner, dataset.shape_meta, seed=seed, evaluation=True,
                              guidance_scale=guidance_scale)
   first = common.call_once(after_first_step)
-  results, frames, captions, ends = [], [], [], []
+  results, episode_frames, episode_actions = [], [], []
   for i in progress.progress(range(num_episodes), desc="evaluate"):
-    stats, episode_frames = rollouts.run_episode(env, actor,
-                                                 render if i < video_episodes else None)
+    recorded = i < video_episodes
+    actions = [] if recorded and not in_process else None
+    stats, frames = rollouts.run_episode(env, actor, render if recorded else None, actions)
     results.append(stats)
     first()
-    if episode_frames:
-      head = f"{env_name}  step {step}  episode {i + 1}"
-      captions += [f"{head}  t={t}" for t in range(len(episode_frames) - 1)]
-      end = f"{head}  return {stats['return']:.2f}"
-      if not np.isnan(stats["success"]):
-        end += "  success" if stats["success"] else "  failure"
-      captions.append(end)
-      frames.extend(episode_frames)
-      ends.append(len(frames) - 1)
+    if recorded:
+      episode_frames.append(frames)
+    if actions is not None:
+      episode_actions.append(np.asarray(actions, np.float32).reshape(len(actions), -1))
 
   summary = {"workdir": os.path.abspath(workdir), "step": step, "phase": spec.phase,
              "agent_type": spec.agent_type, "policy_type": spec.policy_type,
@@ -119,15 +118,12 @@ def evaluate(workdir: str,
   curve = plots.learning_curve(workdir, os.path.join(output_dir, "learning_curve.png"), title)
   if curve:
     files["learning_curve"] = curve
-  if frames:
-    keep = np.arange(len(frames))
-    if len(frames) > video_max_frames:  # Subsample, keeping each episode's end.
-      keep = np.union1d(np.linspace(0, len(frames) - 1, video_max_frames).round(), ends)
-      keep = keep.astype(int)
-    index = {int(k): j for j, k in enumerate(keep)}
-    files["video"] = plots.write_gif(
-        [frames[k] for k in keep], os.path.join(output_dir, f"rollout_{step}.gif"),
-        fps=video_fps, captions=[captions[k] for k in keep], hold=[index[e] for e in ends])
+  if video_episodes:
+    video = _write_video(env_name, env_kwargs, env_seed, step, results[:video_episodes],
+                         episode_frames, episode_actions, output_dir, video_fps,
+                         video_max_frames)
+    if video:
+      files["video"] = video
   summary["files"] = files
   line = f"Step {step}: mean return {summary['eval/return']:.3f}"
   if "eval/success" in summary:
@@ -137,25 +133,60 @@ def evaluate(workdir: str,
   return summary
 
 
-def _render_environment(env_name: str, env_kwargs: Mapping[str, Any], seed: int):
-  """(env, render) for the video, or (None, None) with a logged reason."""
-  if not rollouts.is_builtin(env_name):
-    backend, report = rollouts.choose_mujoco_backend(env_name, env_kwargs)
-    if backend is None:
-      message = (f"Skipping the rollout video: no MuJoCo offscreen rendering backend works "
-                 f"here for {env_name} ({report}). Set MUJOCO_GL to a working backend (egl "
-                 f"with a GPU driver, or osmesa with libOSMesa) to record one.")
-      logging.warning("%s", message)
-      common.announce(message)
-      return None, None
-    os.environ["MUJOCO_GL"] = backend
-  try:
-    return rollouts.make_render_environment(env_name, seed + 1000, env_kwargs)
-  except Exception as e:  # pylint: disable=broad-except
-    message = f"Skipping the rollout video: {env_name} cannot render ({type(e).__name__}: {e})"
-    logging.warning("%s", message)
-    common.announce(message)
-    return None, None
+def _frames_to_keep(lengths: list[int], max_frames: int) -> list[np.ndarray]:
+  """Per episode, the frame indices a GIF of at most ~``max_frames`` shows
+  (evenly spread over all episodes, always with each episode's last frame)."""
+  counts = [n + 1 for n in lengths]
+  total = sum(counts)
+  chosen = np.unique(np.linspace(0, total - 1, min(max_frames, total)).round().astype(int))
+  keep, offset = [], 0
+  for count in counts:
+    mine = chosen[(chosen >= offset) & (chosen < offset + count)] - offset
+    keep.append(np.union1d(mine, [count - 1]).astype(int))
+    offset += count
+  return keep
+
+
+def _write_video(env_name: str, env_kwargs: Mapping[str, Any], env_seed: int, step: int,
+                 results: list[dict[str, float]], episode_frames: list[list[np.ndarray]],
+                 episode_actions: list[np.ndarray], output_dir: str, fps: float,
+                 max_frames: int) -> str | None:
+  """Writes ``rollout_<step>.gif``; returns its path, or None (with a message
+  saying why) when the environment cannot render here."""
+  keep = _frames_to_keep([int(r["length"]) for r in results], max_frames)
+  if episode_actions:  # MuJoCo: replay the recorded actions in a child process.
+    frames, returns, report = rendering.replay_in_subprocess(env_name, env_kwargs, env_seed,
+                                                             episode_actions, keep)
+    if frames is None:
+      _skip_video(f"no MuJoCo offscreen rendering backend works here for {env_name} "
+                  f"({report}). Set MUJOCO_GL to a working backend (egl, or osmesa with "
+                  "libOSMesa) to record one")
+      return None
+    recorded = [r["return"] for r in results]
+    if not np.allclose(returns, recorded, rtol=1e-4, atol=1e-4):
+      _skip_video(f"the replay of {env_name} for the video diverged from the evaluated "
+                  f"episodes (returns {returns} vs {recorded})")
+      return None
+  else:
+    frames = [[episode[k] for k in wanted] for episode, wanted in zip(episode_frames, keep)]
+  shown, captions, hold = [], [], []
+  for i, (episode, wanted, stats) in enumerate(zip(frames, keep, results)):
+    head = f"{env_name}  step {step}  episode {i + 1}"
+    captions += [f"{head}  t={t}" for t in wanted[:-1]]
+    end = f"{head}  return {stats['return']:.2f}"
+    if not np.isnan(stats["success"]):
+      end += "  success" if stats["success"] else "  failure"
+    captions.append(end)
+    shown.extend(episode)
+    hold.append(len(shown) - 1)
+  return plots.write_gif(shown, os.path.join(output_dir, f"rollout_{step}.gif"), fps=fps,
+                         captions=captions, hold=hold)
+
+
+def _skip_video(reason: str) -> None:
+  message = f"Skipping the rollout video: {reason}."
+  logging.warning("%s", message)
+  common.announce(message)
 
 
 def _write_json(path: str, data: Any) -> None:

@@ -13,7 +13,6 @@ from pa_rl import plots
 from pa_rl import runners
 from pa_rl.agents import learner as learner_lib
 from pa_rl.runners import evaluation as evaluation_lib
-from pa_rl.runners import rollouts
 
 TINY = dict(
     agent_type="offline_rl", policy_type="gaussian", policy_config={"hidden_sizes": (8,)},
@@ -175,12 +174,22 @@ def test_evaluate_writes_results_curve_and_gif(straight_run, tmp_path):
     assert gif.n_frames > 2 and min(gif.size) >= 256  # Enlarged from 128 px.
 
 
-def test_video_is_skipped_with_a_reason_when_mujoco_cannot_render(monkeypatch, capsys):
-  monkeypatch.setattr(rollouts, "choose_mujoco_backend",
-                      lambda name, kwargs: (None, "MUJOCO_GL=egl: crashed (signal 11)"))
-  assert evaluation_lib._render_environment("cheetah-run", {}, 0) == (None, None)
+def test_video_is_skipped_with_a_reason_when_mujoco_cannot_render(monkeypatch, capsys, tmp_path):
+  monkeypatch.setenv("MUJOCO_GL", "no-such-backend")
+  results = [{"return": 0.0, "length": 3.0, "success": float("nan")}]
+  actions = [np.zeros((3, 1), np.float32)]
+  assert evaluation_lib._write_video("cartpole-swingup", {}, 0, 7, results, [[]], actions,
+                                     str(tmp_path), 10.0, 50) is None
   out = capsys.readouterr().out
-  assert "Skipping the rollout video" in out and "cheetah-run" in out and "egl" in out
+  assert "Skipping the rollout video" in out and "cartpole-swingup" in out
+  assert "no-such-backend" in out and not os.listdir(tmp_path)
+
+
+def test_frames_to_keep_spreads_frames_and_keeps_every_episode_end():
+  keep = evaluation_lib._frames_to_keep([99, 49], max_frames=30)
+  assert [k[-1] for k in keep] == [99, 49] and all(k[0] == 0 for k in keep[:1])
+  assert 28 <= sum(len(k) for k in keep) <= 32
+  assert [len(k) for k in evaluation_lib._frames_to_keep([4, 2], 100)] == [5, 3]
 
 
 def test_learning_curve_of_an_empty_workdir_is_none(tmp_path):
