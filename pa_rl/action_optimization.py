@@ -20,6 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from pa_rl import config_utils
 from pa_rl import types
 from pa_rl.networks import base
 
@@ -52,20 +53,16 @@ class ActionOptimizationConfig:
   replace_worst_with_dataset: bool = True
 
   def __post_init__(self):
-    if self.num_samples < 1:
-      raise ValueError(f"num_samples must be >= 1; got {self.num_samples}")
-    if not 1 <= self.top_k <= self.num_samples:
-      raise ValueError(f"top_k must be in [1, num_samples={self.num_samples}]; "
-                       f"got {self.top_k}")
-    if self.num_steps < 0:
-      raise ValueError(f"num_steps must be >= 0; got {self.num_steps}")
-    if self.step_size < 0:
-      raise ValueError(f"step_size must be >= 0; got {self.step_size}")
-    if self.q_reduce not in Q_REDUCTIONS:
-      raise ValueError(f"q_reduce={self.q_reduce!r} is unknown; choose one of: "
-                       f"{', '.join(Q_REDUCTIONS)}")
-    if self.temperature <= 0:
-      raise ValueError(f"temperature must be > 0; got {self.temperature}")
+    config_utils.check_int(self, "num_samples", 1)
+    config_utils.check_int(self, "top_k", 1)
+    if self.top_k > self.num_samples:
+      raise ValueError(f"ActionOptimizationConfig.top_k must be in [1, num_samples="
+                       f"{self.num_samples}]; got {self.top_k}")
+    config_utils.check_int(self, "num_steps", 0)
+    config_utils.check_number(self, "step_size", 0)
+    config_utils.check_choice(self, "q_reduce", Q_REDUCTIONS)
+    config_utils.check_number(self, "temperature", 0, low_open=True)
+    config_utils.check_bool(self, "replace_worst_with_dataset")
 
 
 def repeat_observation(obs: types.Observation, n: int) -> dict[str, jax.Array]:

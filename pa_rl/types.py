@@ -13,6 +13,7 @@ Conventions used across the library:
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import Any, Mapping, NamedTuple
 
 import jax
@@ -42,8 +43,13 @@ class ObsSpec:
   type: str = LOW_DIM
 
   def __post_init__(self):
-    object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
-    if self.type not in OBS_TYPES:
+    shape = self.shape
+    # Strings are sequences and 2.5 would become 2: only ints are sizes.
+    if not isinstance(shape, (tuple, list, np.ndarray)) or any(
+        isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral) for s in shape):
+      raise ValueError(f"observation shape must be a sequence of ints; got {shape!r}")
+    object.__setattr__(self, "shape", tuple(int(s) for s in shape))
+    if not isinstance(self.type, str) or self.type not in OBS_TYPES:
       raise ValueError(
           f"observation type={self.type!r} is unknown; choose one of: "
           f"{', '.join(OBS_TYPES)}")
@@ -114,11 +120,71 @@ class Normalizer:
 
   @classmethod
   def from_dict(cls, d: Mapping[str, Any]) -> "Normalizer":
-    return cls(
-        obs_mean={k: np.asarray(v, np.float32) for k, v in d["obs_mean"].items()},
-        obs_std={k: np.asarray(v, np.float32) for k, v in d["obs_std"].items()},
-        action_low=np.asarray(d["action_low"], np.float32),
-        action_high=np.asarray(d["action_high"], np.float32))
+    """The inverse of `to_dict`; raises a ValueError naming a missing or
+    non-numeric entry."""
+    if not isinstance(d, Mapping):
+      raise TypeError(f"normalizer must be a Normalizer or a dict; got {type(d).__name__}")
+    fields = ("obs_mean", "obs_std", "action_low", "action_high")
+    missing = [f for f in fields if f not in d]
+    unknown = sorted(set(d) - set(fields), key=repr)
+    if missing or unknown:
+      raise ValueError(f"normalizer has missing keys {missing} / unknown keys {unknown}; "
+                       f"expected keys: {', '.join(fields)}")
+    out = {}
+    for name in fields:
+      if name.startswith("obs_"):
+        if not isinstance(d[name], Mapping):
+          raise TypeError(f"normalizer.{name} must be a dict of observation key -> "
+                          f"array; got {type(d[name]).__name__}")
+        out[name] = {k: _float_array(v, f"normalizer.{name}[{k!r}]")
+                     for k, v in d[name].items()}
+      else:
+        out[name] = _float_array(d[name], f"normalizer.{name}")
+    return cls(**out)
+
+  def validate(self, observations: Mapping[str, "ObsSpec"], action_dim: int) -> None:
+    """Raises ValueError unless the statistics fit these observations and
+    actions (finite, positive std, ``action_low <= action_high``)."""
+    for name in ("obs_mean", "obs_std"):
+      stats = getattr(self, name)
+      if not isinstance(stats, Mapping):
+        raise TypeError(f"normalizer.{name} must be a dict; got {type(stats).__name__}")
+      for key, value in stats.items():
+        spec = observations.get(key) if isinstance(key, str) else None
+        if spec is None or spec.type != LOW_DIM:
+          raise ValueError(f"normalizer.{name} has key {key!r}, which is not a low_dim "
+                           f"observation key (those are: "
+                           f"{sorted(k for k, s in observations.items() if s.type == LOW_DIM)})")
+        value = _float_array(value, f"normalizer.{name}[{key!r}]")
+        if value.shape != spec.shape:
+          raise ValueError(f"normalizer.{name}[{key!r}] has shape {value.shape}; expected "
+                           f"{spec.shape}")
+        if name == "obs_std" and not np.all(value > 0):
+          raise ValueError(f"normalizer.obs_std[{key!r}] must be > 0 everywhere")
+    if set(self.obs_mean) != set(self.obs_std):
+      raise ValueError(f"normalizer.obs_mean keys {sorted(self.obs_mean)} and obs_std keys "
+                       f"{sorted(self.obs_std)} differ")
+    for name in ("action_low", "action_high"):
+      value = _float_array(getattr(self, name), f"normalizer.{name}")
+      if value.shape != (action_dim,):
+        raise ValueError(f"normalizer.{name} has shape {value.shape}; expected "
+                         f"({action_dim},) (action_dim)")
+    if not np.all(np.asarray(self.action_low) <= np.asarray(self.action_high)):
+      raise ValueError(f"normalizer.action_low must be <= action_high; got "
+                       f"{np.asarray(self.action_low).tolist()} > "
+                       f"{np.asarray(self.action_high).tolist()}")
+
+
+def _float_array(value: Any, what: str) -> np.ndarray:
+  """``value`` as a finite float32 array; a ValueError naming ``what`` if not."""
+  try:
+    with np.errstate(over="ignore"):  # 1e39 becomes inf, refused below.
+      array = np.asarray(value, np.float32)
+  except (TypeError, ValueError) as e:
+    raise ValueError(f"{what} must be an array of numbers; got {value!r}") from e
+  if not np.all(np.isfinite(array)):
+    raise ValueError(f"{what} holds NaN or Inf")
+  return array
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,22 +208,37 @@ class ShapeMeta:
   normalizer: Normalizer | None = None
 
   def __post_init__(self):
+    if not isinstance(self.observations, Mapping):
+      raise TypeError("shape_meta.observations must be a dict of key -> ObsSpec (or "
+                      f"{{'shape': ..., 'type': ...}}); got {type(self.observations).__name__}")
     if not self.observations:
-      raise ValueError("shape_meta has no observation keys")
+      raise ValueError("shape_meta.observations is empty: name at least one observation key")
     obs = {}
     for key, spec in self.observations.items():
+      if not isinstance(key, str) or not key:
+        raise ValueError(f"shape_meta.observations keys must be non-empty strings; got {key!r}")
       if key == TASK_ID_KEY:
         raise ValueError(
             f"observation key {TASK_ID_KEY!r} is reserved for the task id; "
             "set num_tasks instead")
-      obs[key] = spec if isinstance(spec, ObsSpec) else ObsSpec(**dict(spec))
+      obs[key] = _obs_spec(key, spec)
     object.__setattr__(self, "observations", obs)
     for name in ("action_dim", "action_horizon"):
       value = getattr(self, name)
-      if not isinstance(value, (int, np.integer)) or value < 1:
+      if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"shape_meta.{name} must be an int >= 1; got {value!r}")
-    if not isinstance(self.num_tasks, (int, np.integer)) or self.num_tasks < 0:
+    if (isinstance(self.num_tasks, (bool, np.bool_))
+        or not isinstance(self.num_tasks, numbers.Integral) or self.num_tasks < 0):
       raise ValueError(f"shape_meta.num_tasks must be an int >= 0; got {self.num_tasks!r}")
+    norm = self.normalizer
+    if isinstance(norm, Mapping):
+      norm = Normalizer.from_dict(norm)
+      object.__setattr__(self, "normalizer", norm)
+    if norm is not None:
+      if not isinstance(norm, Normalizer):
+        raise TypeError(f"shape_meta.normalizer must be a Normalizer, its dict form or None; "
+                        f"got {type(norm).__name__}")
+      norm.validate(obs, int(self.action_dim))
 
   @property
   def action_shape(self) -> tuple[int, ...]:
@@ -207,20 +288,30 @@ class ShapeMeta:
     missing = {"observations", "action_dim"} - set(d)
     if missing:
       raise ValueError(f"shape_meta is missing {sorted(missing)}")
-    norm = d.get("normalizer")
-    if isinstance(norm, Mapping):
-      norm = Normalizer.from_dict(norm)
-    observations = d["observations"]
-    if not isinstance(observations, Mapping):
-      raise TypeError("shape_meta['observations'] must be a dict of key -> "
-                      "{'shape': ..., 'type': ...}")
     return cls(
-        observations={k: v if isinstance(v, ObsSpec) else ObsSpec(**dict(v))
-                      for k, v in observations.items()},
+        observations=d["observations"],
         action_dim=d["action_dim"],
         action_horizon=d.get("action_horizon", 1),
         num_tasks=d.get("num_tasks", 0),
-        normalizer=norm)
+        normalizer=d.get("normalizer"))
+
+
+def _obs_spec(key: str, spec: Any) -> ObsSpec:
+  """An `ObsSpec` from an ObsSpec or its dict form; errors name the key."""
+  if isinstance(spec, ObsSpec):
+    return spec
+  if not isinstance(spec, Mapping):
+    raise TypeError(f"shape_meta.observations[{key!r}] must be an ObsSpec or a dict "
+                    f"{{'shape': ..., 'type': ...}}; got {type(spec).__name__}")
+  valid = [f.name for f in dataclasses.fields(ObsSpec)]
+  unknown = sorted(set(spec) - set(valid), key=repr)
+  if unknown or "shape" not in spec:
+    raise ValueError(f"shape_meta.observations[{key!r}] has unknown keys {unknown} or no "
+                     f"'shape'; valid keys: {', '.join(valid)}")
+  try:
+    return ObsSpec(**spec)
+  except (TypeError, ValueError) as e:
+    raise type(e)(f"shape_meta.observations[{key!r}]: {e}") from e
 
 
 class Transition(NamedTuple):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Mapping
 
 from pa_rl import action_optimization
 from pa_rl import config_utils
@@ -29,14 +30,11 @@ class LearnerConfig:
   stop_on_nonfinite: bool = True
 
   def __post_init__(self):
-    if self.batch_size < 1:
-      raise ValueError(f"batch_size must be >= 1; got {self.batch_size}")
-    if not self.policy_lr > 0:
-      raise ValueError(f"policy_lr must be > 0; got {self.policy_lr}")
-    if self.grad_clip < 0:
-      raise ValueError(f"grad_clip must be >= 0; got {self.grad_clip}")
-    if not 0.0 <= self.ema_decay < 1.0:
-      raise ValueError(f"ema_decay must be in [0, 1); got {self.ema_decay}")
+    config_utils.check_int(self, "batch_size", 1)
+    config_utils.check_number(self, "policy_lr", 0, low_open=True)
+    config_utils.check_number(self, "grad_clip", 0)
+    config_utils.check_number(self, "ema_decay", 0, 1, high_open=True)
+    config_utils.check_bool(self, "stop_on_nonfinite")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,14 +57,15 @@ class CriticLearnerConfig(LearnerConfig):
 
   def __post_init__(self):
     super().__post_init__()
-    if not self.critic_lr > 0:
-      raise ValueError(f"critic_lr must be > 0; got {self.critic_lr}")
-    if not 0.0 <= self.discount <= 1.0:
-      raise ValueError(f"discount must be in [0, 1]; got {self.discount}")
-    if not 0.0 < self.tau <= 1.0:
-      raise ValueError(f"tau must be in (0, 1]; got {self.tau}")
-    if isinstance(self.action_optimization, dict):
-      object.__setattr__(self, "action_optimization",
-                         config_utils.make_config(action_optimization.ActionOptimizationConfig,
-                                                  self.action_optimization,
-                                                  where="action_optimization"))
+    config_utils.check_number(self, "critic_lr", 0, low_open=True)
+    config_utils.check_number(self, "discount", 0, 1)
+    config_utils.check_number(self, "tau", 0, 1, low_open=True)
+    ao_config = self.action_optimization
+    if isinstance(ao_config, Mapping):
+      ao_config = config_utils.make_config(action_optimization.ActionOptimizationConfig,
+                                           ao_config, where="action_optimization")
+      object.__setattr__(self, "action_optimization", ao_config)
+    if not isinstance(ao_config, action_optimization.ActionOptimizationConfig):
+      raise TypeError(f"{type(self).__name__}.action_optimization must be an "
+                      f"ActionOptimizationConfig or a dict of its fields; got "
+                      f"{type(ao_config).__name__}")

@@ -12,8 +12,11 @@ This module imports no Haiku, so agents and binaries can read configs freely.
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from typing import Optional
+
+import numpy as np
 
 ACTIVATIONS = ("relu", "swish", "gelu", "elu", "tanh", "mish")
 BETA_SCHEDULES = ("cosine", "linear")
@@ -37,23 +40,38 @@ def _check_int(config, name, minimum):
 
 def _check_sizes(config, name, allow_empty=False):
   value = getattr(config, name)
-  try:
-    sizes = tuple(int(v) for v in value)
-  except (TypeError, ValueError):
+  # A string is a sequence too ("64" would become (6, 4)); 2.5 must not become 2.
+  if not isinstance(value, (tuple, list, np.ndarray)) or any(
+      isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral)
+      for v in value):
     _fail(config, name, "a sequence of positive ints")
+  sizes = tuple(int(v) for v in value)
   if (not sizes and not allow_empty) or any(s < 1 for s in sizes):
     _fail(config, name, "a non-empty sequence of positive ints")
   setattr(config, name, sizes)
 
 
+def _check_bool(config, name):
+  if not isinstance(getattr(config, name), (bool, np.bool_)):
+    _fail(config, name, "a bool")
+
+
+def _check_finite(config, name):
+  value = getattr(config, name)
+  if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+      or not math.isfinite(value)):
+    _fail(config, name, "a finite number")
+
+
 def _check_choice(config, name, choices):
-  if getattr(config, name) not in choices:
+  value = getattr(config, name)
+  if not isinstance(value, str) or value not in choices:
     _fail(config, name, f"one of: {', '.join(choices)}")
 
 
 def _check_range(config, name, low, high, *, low_open=False, high_open=False):
   value = getattr(config, name)
-  ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+  ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(value)
   if ok:
     ok = (value > low if low_open else value >= low) and (
         value < high if high_open else value <= high)
@@ -106,6 +124,9 @@ class GaussianPolicyConfig(EncoderConfig):
     super().__post_init__()
     _check_sizes(self, "hidden_sizes")
     _check_choice(self, "activation", ACTIVATIONS)
+    _check_bool(self, "layer_norm")
+    _check_finite(self, "log_std_min")
+    _check_finite(self, "log_std_max")
     if not self.log_std_min < self.log_std_max:
       raise ValueError(
           f"GaussianPolicyConfig needs log_std_min < log_std_max; got "
@@ -164,6 +185,7 @@ class DiffusionPolicyConfig(EncoderConfig):
     if self.time_dim % 2:
       _fail(self, "time_dim", "even (cosine and sine halves)")
     _check_choice(self, "activation", ACTIVATIONS)
+    _check_bool(self, "clip_sample")
 
 
 @dataclasses.dataclass
@@ -226,6 +248,8 @@ class EnsembleCriticConfig(EncoderConfig):
     _check_sizes(self, "hidden_sizes")
     _check_sizes(self, "value_hidden_sizes")
     _check_choice(self, "activation", ACTIVATIONS)
+    _check_bool(self, "layer_norm")
+    _check_bool(self, "value_head")
     _check_int(self, "ensemble_size", 1)
     _check_int(self, "target_subset_size", 1)
     if self.target_subset_size > self.ensemble_size:
@@ -256,6 +280,8 @@ class DistributionalCriticConfig(EnsembleCriticConfig):
   def __post_init__(self):
     super().__post_init__()
     _check_int(self, "num_bins", 2)
+    _check_finite(self, "v_min")
+    _check_finite(self, "v_max")
     if not self.v_min < self.v_max:
       raise ValueError(
           f"DistributionalCriticConfig needs v_min < v_max; got "

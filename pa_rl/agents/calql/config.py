@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from pa_rl import config_utils
 from pa_rl.agents import base_config
 
 
@@ -28,7 +29,8 @@ class CalQLConfig(base_config.CriticLearnerConfig):
 
 
 def validate_calql(config) -> None:
-  if config.cql_alpha < 0:
-    raise ValueError(f"cql_alpha must be >= 0; got {config.cql_alpha}")
-  if config.num_cql_actions < 1:
-    raise ValueError(f"num_cql_actions must be >= 1; got {config.num_cql_actions}")
+  config_utils.check_number(config, "cql_alpha", 0)
+  config_utils.check_int(config, "num_cql_actions", 1)
+  config_utils.check_bool(config, "use_calibration")
+  if hasattr(config, "entropy_alpha"):
+    config_utils.check_number(config, "entropy_alpha", 0)

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from pa_rl import config_utils
 from pa_rl.agents import base_config
 
 IQL_BOOTSTRAPS = ("value", "action_optimization")
@@ -29,8 +30,7 @@ class IQLConfig(base_config.CriticLearnerConfig):
 
 
 def validate_iql(config) -> None:
-  if not 0.0 < config.expectile < 1.0:
-    raise ValueError(f"expectile must be in (0, 1); got {config.expectile}")
-  if config.iql_bootstrap not in IQL_BOOTSTRAPS:
-    raise ValueError(f"iql_bootstrap={config.iql_bootstrap!r} is unknown; choose one of: "
-                     f"{', '.join(IQL_BOOTSTRAPS)}")
+  config_utils.check_number(config, "expectile", 0, 1, low_open=True, high_open=True)
+  if hasattr(config, "awr_temperature"):
+    config_utils.check_number(config, "awr_temperature", 0)
+  config_utils.check_choice(config, "iql_bootstrap", IQL_BOOTSTRAPS)

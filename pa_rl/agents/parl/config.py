@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from pa_rl import config_utils
 from pa_rl.agents import base_config
 from pa_rl.agents.calql import config as calql_config
 from pa_rl.agents.iql import config as iql_config
@@ -30,9 +31,7 @@ class PARLConfig(base_config.CriticLearnerConfig):
 
   def __post_init__(self):
     super().__post_init__()
-    if self.critic_objective not in CRITIC_OBJECTIVES:
-      raise ValueError(f"critic_objective={self.critic_objective!r} is unknown; choose one "
-                       f"of: {', '.join(CRITIC_OBJECTIVES)}")
+    config_utils.check_choice(self, "critic_objective", CRITIC_OBJECTIVES)
     calql_config.validate_calql(self)
     iql_config.validate_iql(self)
 
@@ -56,9 +55,7 @@ class ActorCriticConfig(PARLConfig):
 
   def __post_init__(self):
     super().__post_init__()
-    if not 0.0 <= self.online_fraction <= 1.0:
-      raise ValueError(f"online_fraction must be in [0, 1]; got {self.online_fraction}")
-    if self.utd_ratio < 1:
-      raise ValueError(f"utd_ratio must be >= 1; got {self.utd_ratio}")
-    if self.replay_capacity < 1:
-      raise ValueError(f"replay_capacity must be >= 1; got {self.replay_capacity}")
+    config_utils.check_number(self, "online_fraction", 0, 1)
+    config_utils.check_int(self, "utd_ratio", 1)
+    config_utils.check_int(self, "replay_capacity", 1)
+    config_utils.check_bool(self, "reset_optimizers")
