@@ -16,13 +16,12 @@ from typing import Any, Callable, Mapping
 from absl import logging
 import numpy as np
 
-from pa_rl import environments
 from pa_rl import metrics_writer
 from pa_rl import progress
 from pa_rl.agents import parl
 from pa_rl.runners import checkpoints
 from pa_rl.runners import common
-from pa_rl.runners import rollouts
+from pa_rl.runners import episodes as episodes_lib
 from pa_rl.runners import spec as spec_lib
 
 # Fields of ActorCriticConfig whose online default replaces the offline value.
@@ -65,6 +64,8 @@ def finetune_online(workdir: str,
                     checkpoint_every: int = 10,
                     keep_checkpoints: int = 3,
                     seed: int = 0,
+                    num_workers: int = 0,
+                    ray_address: str | None = None,
                     after_first_step: Callable[[], None] | None = None) -> dict[str, Any]:
   """Fine-tunes a PA-RL agent trained by `train_offline`, online.
 
@@ -96,6 +97,10 @@ def finetune_online(workdir: str,
     checkpoint_every: episodes between checkpoints (and one at the end).
     keep_checkpoints: how many checkpoints to keep.
     seed: seeds the environment, exploration and sampling.
+    num_workers: 0 acts in this process; > 0 acts in that many environment
+      workers on Ray (`pa_rl.runners.episodes.RayEpisodes`), episodes consumed
+      as they finish, the same ``utd_ratio``.
+    ray_address: the Ray cluster to join (None: start a local instance).
     after_first_step: called once after the first update of this process.
   """
   if not workdir:
@@ -106,7 +111,8 @@ def finetune_online(workdir: str,
                      "finetune_online.offline_workdir)")
   for name, value, minimum in (("num_episodes", num_episodes, 0), ("log_every", log_every, 1),
                                ("eval_every", eval_every, 0),
-                               ("checkpoint_every", checkpoint_every, 1), ("seed", seed, 0)):
+                               ("checkpoint_every", checkpoint_every, 1), ("seed", seed, 0),
+                               ("num_workers", num_workers, 0)):
     common.check_int(name, value, minimum)
   offline_workdir = os.path.abspath(offline_workdir)
   if os.path.abspath(workdir) == offline_workdir:
@@ -160,11 +166,14 @@ def finetune_online(workdir: str,
     common.announce(f"Resuming from the checkpoint at step {ckpt_step} (episode {episode}, "
                     f"{learner.replay.size} transitions in the replay buffer).")
 
-  env = environments.make_environment(spec.env_name, seed=seed + 7919 * episode,
-                                      **spec.env_kwargs)
-  pending = []
-  actor = builder.make_actor(learner, meta, seed=seed + episode, evaluation=False,
-                             n_step=spec.n_step, on_episode_end=pending.append)
+  if num_workers:
+    source = episodes_lib.RayEpisodes(spec, meta, episodes_lib.variables_of(learner),
+                                      num_workers=num_workers, seed=seed, episode=episode,
+                                      address=ray_address)
+    common.announce(f"Acting with {num_workers} Ray environment workers.")
+  else:
+    source = episodes_lib.LocalEpisodes(builder, learner, meta, spec.env_name, spec.env_kwargs,
+                                        seed=seed, episode=episode, n_step=spec.n_step)
   step = int(learner.state.step)
   writer = metrics_writer.MetricsWriter(workdir, resume_step=step)
   evaluator = None
@@ -183,17 +192,16 @@ def finetune_online(workdir: str,
   try:
     for episode in progress.progress(range(episode + 1, num_episodes + 1),
                                      desc="finetune_online"):
-      stats, _ = rollouts.run_episode(env, actor)
+      stats, transitions = source.next()
       buffer, new = learner.replay, 0
-      for transitions in pending:
-        buffer = buffer.insert(transitions)
-        new += len(transitions.reward)
-      pending.clear()
+      for batch in transitions:
+        buffer = buffer.insert(batch)
+        new += len(batch.reward)
       learner.replay = buffer
       for _ in range(new * config.utd_ratio):
         learner.step()
         first_step()
-      actor.update()
+      source.publish(episodes_lib.variables_of(learner))
       env_steps += int(stats["length"])
       step = int(learner.state.step)
       last = episode == num_episodes
@@ -217,6 +225,7 @@ def finetune_online(workdir: str,
         checkpointer.save(learner, step, {"storage": buffer.storage,
                                           "counters": np.asarray(counts, np.int64)})
   finally:
+    source.close()
     writer.close()
   done = (f"Finished {num_episodes} online episodes ({env_steps} environment steps, learner "
           f"step {step}); checkpoint {checkpointer.path(step)}")
