@@ -141,7 +141,8 @@ class DataParallel:
     same values (e.g. parameters initialized from the same seed)."""
     if not self._multi_process:
       return jax.device_put(tree, self.replicated)
-    return jax.tree.map(lambda x: self._from_global(np.asarray(x), self.replicated), tree)
+    return jax.tree.map(
+        lambda x: self._from_global(np.asarray(local_copy(x)), self.replicated), tree)
 
   def shard_batch(self, batch: Any) -> Any:
     """The global ``batch`` split along ``"data"``.
