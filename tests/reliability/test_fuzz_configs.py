@@ -20,6 +20,7 @@ import pytest
 
 import pa_rl as ljx
 from pa_rl import action_optimization
+from pa_rl import config_utils
 from pa_rl import types
 from pa_rl.agents import bc
 from pa_rl.agents import calql
@@ -341,9 +342,8 @@ def test_bad_action_optimization_config_is_rejected(case, agent_type, parts):
   config, names = case
   policy, critic = parts
   if agent_type == "direct":
-    if set(config) <= set(AO_FIELDS):
-      fuzzing.assert_rejected(lambda: action_optimization.ActionOptimizationConfig(**config),
-                              names)
+    fuzzing.assert_rejected(lambda: config_utils.make_config(
+        action_optimization.ActionOptimizationConfig, config), names)
     return
   fuzzing.assert_rejected(lambda: ljx.create_agent(
       agent_type, policy, critic, 0, {"action_optimization": config}), names)
