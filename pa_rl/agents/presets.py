@@ -17,3 +17,24 @@ PARL = {"batch_size": 256, "critic_lr": 1e-3, "tau": 0.05, "discount": TWO_ROUTE
         "num_cql_actions": 2,
         "action_optimization": {"num_samples": 8, "top_k": 2, "num_steps": 1,
                                 "step_size": 0.1}}
+AUTOREGRESSIVE = {"num_layers": 1, "num_heads": 2, "embed_dim": 32, "mlp_ratio": 2,
+                  "num_bins": 32}
+# Online fine-tuning from an offline PA-RL agent (merged over PARL).
+TWO_ROUTES_ONLINE = {"policy_lr": 1e-4, "online_fraction": 0.5}
+
+# PointMaze (gymnasium-robotics, sparse reward, random start and goal every
+# episode, goal observed): the time limits keep the uniform random policy at
+# ~5% success while the scripted expert succeeds ~100% (Medium: ~100 steps).
+POINTMAZE_TIME_LIMIT = {"Medium": 250, "Large": 400}
+# Mixed quality: 20% expert, 30% noisy expert (std 1.0), 50% random
+# episodes; the random ones are the longest, so most transitions are noise.
+POINTMAZE_DATA = {"policy": "mixed", "num_episodes": 300, "noise_std": 1.0,
+                  "mixture": (0.2, 0.3, 0.5)}
+POINTMAZE_DISCOUNT = 0.99
+POINTMAZE_STEPS = {"bc": 3000, "rl": 5000}
+POINTMAZE_CRITIC = {"hidden_sizes": (128, 128), "ensemble_size": 2}
+POINTMAZE_PARL = {**PARL, "discount": POINTMAZE_DISCOUNT, "tau": 0.01}
+POINTMAZE_ONLINE = {"policy_lr": 1e-4, "online_fraction": 0.5}
+POINTMAZE_ONLINE_EPISODES = 30
+# Fixed goal cells (row, col) of the Medium maze, one per task id.
+POINTMAZE_MULTITASK_GOALS = ((1, 1), (1, 6), (6, 6))
