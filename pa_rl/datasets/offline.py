@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 import os
 from typing import Any, Mapping, Sequence
 
@@ -50,6 +51,23 @@ def gather(data: Mapping[str, Any], rows: jax.Array) -> types.Transition:
       discount=data["discount"][rows],
       next_observation={k: v[next_idx] for k, v in observations.items()},
       mc_return=data["mc_return"][rows])
+
+
+def _check_load_arguments(*, normalize: Any, seed: Any, discount: Any, n_step: Any,
+                          action_horizon: Any) -> None:
+  """Raises a ValueError/TypeError naming the first bad loading argument."""
+  if not isinstance(normalize, (bool, np.bool_)):
+    raise TypeError(f"normalize must be a bool; got {normalize!r}")
+  if (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral)
+      or not -2**63 <= seed < 2**63):
+    raise TypeError(f"seed must be a 64-bit int; got {seed!r}")
+  if (isinstance(discount, (bool, np.bool_)) or not isinstance(discount, numbers.Real)
+      or not 0.0 <= discount <= 1.0):  # NaN fails too.
+    raise ValueError(f"discount must be a number in [0, 1]; got {discount!r}")
+  for name, value in (("n_step", n_step), ("action_horizon", action_horizon)):
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
+        or value < 1):
+      raise ValueError(f"{name} must be an int >= 1; got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +157,8 @@ class OfflineDataset:
         metadata never; None for no task ids at all.
       The other arguments are as in `load_from_path`.
     """
+    _check_load_arguments(normalize=normalize, seed=seed, discount=discount, n_step=n_step,
+                          action_horizon=action_horizon)
     if isinstance(paths, (str, os.PathLike)):
       raise TypeError("paths must be a list of dataset directories")
     if not paths:
@@ -165,6 +185,8 @@ class OfflineDataset:
                     action_horizon: int = 1, action_low=None, action_high=None,
                     task_ids: Sequence[int] | None = None) -> "OfflineDataset":
     """Builds a dataset from in-memory RLDS-style episodes (tests, online data)."""
+    _check_load_arguments(normalize=normalize, seed=seed, discount=discount, n_step=n_step,
+                          action_horizon=action_horizon)
     table = transitions_lib.build_table(episodes, gamma=discount, n_step=n_step,
                                         horizon=action_horizon, task_ids=task_ids)
     meta = {}

@@ -265,16 +265,90 @@ def validate_episode(steps: Mapping[str, Any], observation_spec: Mapping[str, ty
   return out
 
 
+def _read_json_object(path: str) -> dict[str, Any]:
+  try:
+    with open(path, encoding="utf-8") as f:
+      value = json.load(f)
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    raise DatasetError(f"{path} is not valid JSON: {e}") from e
+  if not isinstance(value, dict):
+    raise DatasetError(f"{path} must hold a JSON object; got {type(value).__name__}")
+  return value
+
+
 def read_metadata(path: str) -> dict[str, Any]:
-  """Reads the pa_rl sidecar metadata; {} for RLDS data written elsewhere."""
+  """Reads the pa_rl sidecar metadata; {} for RLDS data written elsewhere.
+
+  Raises:
+    DatasetError: the file is not JSON, or an entry the loader uses (action
+      bounds, counts, observation spec) has the wrong form.
+  """
   meta_path = os.path.join(path, _METADATA_FILE)
   if not os.path.exists(meta_path):
     return {}
-  try:
-    with open(meta_path) as f:
-      return json.load(f)
-  except (OSError, json.JSONDecodeError) as e:
-    raise DatasetError(f"{meta_path} is not valid JSON: {e}") from e
+  meta = _read_json_object(meta_path)
+  where = f"{meta_path}:"
+  bounds = {}
+  for name in ("action_low", "action_high"):
+    if name in meta:
+      value = meta[name]
+      if not isinstance(value, list) or not value or not all(
+          isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise DatasetError(f"{where} {name} must be a non-empty list of numbers; got {value!r}")
+      if any(np.isnan(v) for v in value):
+        raise DatasetError(f"{where} {name} holds NaN")
+      bounds[name] = np.asarray(value, np.float64)
+  if len(bounds) == 1:
+    raise DatasetError(f"{where} has {next(iter(bounds))} without its pair")
+  if bounds:
+    low, high = bounds["action_low"], bounds["action_high"]
+    if low.shape != high.shape:
+      raise DatasetError(f"{where} action_low has {low.size} entries but action_high "
+                         f"{high.size}")
+    if np.any(low > high):
+      raise DatasetError(f"{where} action_low must be <= action_high; got {low.tolist()} "
+                         f"and {high.tolist()}")
+  for name in ("num_episodes", "num_steps"):
+    value = meta.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+      raise DatasetError(f"{where} {name} must be an int >= 0; got {value!r}")
+  spec = meta.get("observation_spec", {})
+  if not isinstance(spec, dict):
+    raise DatasetError(f"{where} observation_spec must be an object; got {spec!r}")
+  for key, entry in spec.items():
+    try:
+      types.ObsSpec(**entry)
+    except (TypeError, ValueError) as e:
+      raise DatasetError(f"{where} observation_spec[{key!r}] is invalid: {e}") from e
+  return meta
+
+
+def _check_against_metadata(path: str, episodes: list[dict[str, Any]],
+                            meta: Mapping[str, Any], num_examples: int | None) -> None:
+  """The records must agree with what was recorded when they were written: a
+  shard cut at a record boundary reads without a CRC error, one episode short."""
+  if num_examples is not None and num_examples != len(episodes):
+    raise DatasetError(f"{path!r}: dataset_info.json records {num_examples} episodes but "
+                       f"the records hold {len(episodes)} (a truncated or replaced shard?)")
+  if "num_episodes" in meta and meta["num_episodes"] != len(episodes):
+    raise DatasetError(f"{path!r}: {_METADATA_FILE} records num_episodes="
+                       f"{meta['num_episodes']} but the records hold {len(episodes)}")
+  if "num_steps" in meta:
+    steps = sum(len(e[rlds.STEPS][rlds.REWARD]) for e in episodes)
+    if meta["num_steps"] != steps:
+      raise DatasetError(f"{path!r}: {_METADATA_FILE} records num_steps={meta['num_steps']} "
+                         f"but the records hold {steps}")
+  action_dim = episodes[0][rlds.STEPS][rlds.ACTION].shape[-1]
+  if "action_low" in meta and len(meta["action_low"]) != action_dim:
+    raise DatasetError(f"{path!r}: {_METADATA_FILE} action_low has {len(meta['action_low'])} "
+                       f"entries but the actions have {action_dim} dimensions")
+  observations = episodes[0][rlds.STEPS][rlds.OBSERVATION]
+  for key, entry in meta.get("observation_spec", {}).items():
+    value = observations.get(key)
+    if value is None or tuple(value.shape[1:]) != tuple(entry["shape"]):
+      raise DatasetError(f"{path!r}: {_METADATA_FILE} observation_spec[{key!r}] "
+                         f"{entry} does not match the records' observation "
+                         f"{None if value is None else value.shape[1:]}")
 
 
 def load_episodes(path: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -303,6 +377,9 @@ def load_episodes(path: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
       raise DatasetError(
           f"{path!r} is not an RLDS/TFDS dataset directory: {required} is missing "
           "(write datasets with `python -m pa_rl.binaries.collect`)")
+  for required in ("dataset_info.json", "features.json"):
+    _read_json_object(os.path.join(path, required))  # A clear error before tfds'.
+  meta = read_metadata(path)
   import tensorflow as tf
   import tensorflow_datasets as tfds
   try:
@@ -316,6 +393,8 @@ def load_episodes(path: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
   missing = [f for f in STEP_FIELDS if f not in step_features]
   if missing:
     raise DatasetError(f"{path!r}: steps are missing the RLDS fields {missing}")
+  if not builder.info.splits:
+    raise DatasetError(f"{path!r}: dataset_info.json lists no splits")
   split = "train" if "train" in builder.info.splits else next(iter(builder.info.splits))
   try:
     ds = builder.as_dataset(split=split)
@@ -343,7 +422,12 @@ def load_episodes(path: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     for key, value in steps[rlds.OBSERVATION].items():
       if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
         raise DatasetError(f"{path!r}: episode {i} observation[{key!r}] holds NaN or Inf")
-    meta = episode["episode_metadata"]
-    if "policy" in meta and isinstance(meta["policy"], bytes):
-      meta["policy"] = meta["policy"].decode()
-  return episodes, read_metadata(path)
+    episode_meta = episode["episode_metadata"]
+    if "policy" in episode_meta and isinstance(episode_meta["policy"], bytes):
+      episode_meta["policy"] = episode_meta["policy"].decode()
+  try:
+    num_examples = int(builder.info.splits[split].num_examples)
+  except Exception:  # pylint: disable=broad-except
+    num_examples = None  # TFDS data without shard lengths: nothing to compare.
+  _check_against_metadata(path, episodes, meta, num_examples or None)
+  return episodes, meta
