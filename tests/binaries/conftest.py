@@ -88,15 +88,6 @@ def compilation_cache(compilation_cache_dir):
   cc.reset_cache()
 
 
-@pytest.fixture(scope="session")
-def two_routes_data(tmp_path_factory):
-  """A few two_routes episodes (the built-in task; no MuJoCo)."""
-  from pa_rl.datasets import collection  # pylint: disable=g-import-not-at-top
-  path = str(tmp_path_factory.mktemp("two_routes") / "data")
-  collection.collect("two_routes", path, policy="mixed", num_episodes=4, seed=0)
-  return path
-
-
 @pytest.fixture
 def clean_gin():
   import gin  # pylint: disable=g-import-not-at-top
