@@ -1,3 +1,5 @@
+import hypothesis
+from hypothesis import strategies as st
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -77,3 +79,24 @@ def test_normalize_transition_uses_the_offline_statistics():
   np.testing.assert_allclose(t.observation["state"], [[1.0]])
   np.testing.assert_allclose(t.next_observation["state"], [[1.5]])
   np.testing.assert_allclose(t.action, [[-1.0]])
+
+
+@hypothesis.settings(max_examples=60, deadline=None, derandomize=True)
+@hypothesis.given(capacity=st.integers(1, 9),
+                  sizes=st.lists(st.integers(1, 14), min_size=1, max_size=8))
+def test_ring_property_holds_exactly_the_newest_capacity_transitions(capacity, sizes):
+  """Any sequence of inserts: the buffer holds exactly the newest
+  min(total, capacity) transitions, each once, with its fields paired."""
+  buffer, next_id = replay.ReplayBuffer.create(META, capacity=capacity), 0
+  for n in sizes:
+    buffer = buffer.insert(_transitions(range(next_id, next_id + n)))
+    next_id += n
+    newest = list(range(max(0, next_id - capacity), next_id))
+    assert buffer.size == len(newest) and buffer.total_inserted == next_id
+    assert _stored(buffer) == newest
+    stored = np.asarray(buffer.storage.reward[:buffer.size])
+    np.testing.assert_array_equal(buffer.storage.observation["state"][:buffer.size, 0], stored)
+    np.testing.assert_array_equal(buffer.storage.mc_return[:buffer.size], stored)
+    # The next write goes over the oldest transition.
+    if buffer.size == capacity:
+      assert stored[buffer.insert_index] == newest[0]
