@@ -77,12 +77,12 @@ def sharded(data_dir):
                                                 objective))
     state, data = one.state, dataset
     for _ in range(STEPS):
-      if name == "parl":
+      if name == "calql":
         data, batch = data.sample(BATCH_SIZE)
         state, _ = plain(state, batch)
       one.step()
       eight.step()
-    if name == "parl":
+    if name == "calql":
       np.testing.assert_array_equal(flat(state), flat(one.state))
     # Eight devices: the same update up to the order of float sums.
     np.testing.assert_allclose(flat(eight.state), flat(one.state), rtol=1e-4, atol=1e-5,
