@@ -74,6 +74,7 @@ class Task:
     curve_episodes: episodes per learning-curve evaluation.
     online_episodes: online fine-tuning budget (episodes).
     presets: the `pa_rl.agents.presets` settings (name -> dict).
+    n_step: TD backup length (sparse long-horizon tasks propagate faster).
   """
   name: str
   envs: tuple[str, ...]
@@ -85,6 +86,7 @@ class Task:
   curve_episodes: int
   online_episodes: int
   presets: dict[str, Any]
+  n_step: int = 1
 
 
 def _task(name: str, quick: bool) -> Task:
@@ -107,7 +109,7 @@ def _task(name: str, quick: bool) -> Task:
                 {"diffusion": presets.DIFFUSION, "gaussian": presets.GAUSSIAN,
                  "autoregressive": presets.AUTOREGRESSIVE,
                  "critic": presets.POINTMAZE_CRITIC, "rl": presets.POINTMAZE_PARL,
-                 "online": presets.POINTMAZE_ONLINE})
+                 "online": presets.POINTMAZE_ONLINE}, presets.POINTMAZE_N_STEP)
   else:
     raise ValueError(f"task={name!r} is unknown; choose one of: {', '.join(TASKS)}")
   if quick:
@@ -305,7 +307,7 @@ def _dataset(task: Task, workdir: str, seed: int):
       stats.append(json.load(f))
     paths.append(path)
   dataset = ljx.OfflineDataset.load_from_paths(paths, normalize=True, seed=seed,
-                                               discount=task.discount)
+                                               discount=task.discount, n_step=task.n_step)
   data_success = float(np.mean([s["success_rate"] or 0.0 for s in stats]))
   return dataset, data_success
 
@@ -456,7 +458,7 @@ def write_report(task: Task, results: list[dict], results_dir: str, note: str = 
   summary = {}
   lines = [f"# Learning results: {task.name}", "",
            f"Environments: {', '.join(task.envs)}. Data per environment: "
-           f"{_describe_data(task)}; discount {task.discount}. "
+           f"{_describe_data(task)}; discount {task.discount}, {task.n_step}-step TD targets. "
            f"Final evaluation: {task.eval_episodes} episodes per seed"
            f"{' and task' if len(task.envs) > 1 else ''}.", "",
            "Normalized score: 0 = uniform random actions, 100 = the scripted expert, "
@@ -558,7 +560,9 @@ def main(argv=None):
                       help="per-run cache (default /tmp/pa_rl_learning/<task>[_quick])")
   parser.add_argument("--results_dir", default=None,
                       help="default benchmarks/results (quick: <workdir>/results)")
-  parser.add_argument("--note", default="", help="text appended under the table")
+  parser.add_argument("--note", default="", help="text appended under the table (@path: read it from a file)")
+  parser.add_argument("--report_only", action="store_true",
+                      help="rewrite the table from the cached results; train nothing")
   args = parser.parse_args(argv)
   os.environ.setdefault("JAX_PLATFORMS", "cpu")
   methods = [m for m in args.methods.split(",") if m]
@@ -573,10 +577,24 @@ def main(argv=None):
       os.path.join(workdir, "results") if args.quick
       else os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
   results = []
+  if args.report_only:
+    for seed in seeds:
+      for method in methods:
+        path = os.path.join(workdir, f"{method}_seed{seed}.json")
+        if os.path.exists(path):
+          with open(path) as f:
+            results.append(json.load(f))
+    seeds = []
+    if not results:
+      raise SystemExit(f"no cached results under {workdir}")
+  note = args.note
+  if note.startswith("@"):
+    with open(note[1:]) as f:
+      note = f.read().strip()
   for seed in seeds:
     results += run_seed(task, methods, seed, workdir, log=lambda s: print(s, flush=True))
-    write_report(task, results, results_dir, args.note)
-  summary = write_report(task, results, results_dir, args.note)
+    write_report(task, results, results_dir, note)
+  summary = write_report(task, results, results_dir, note)
   print(json.dumps(summary, indent=1))
   print(f"wrote {results_dir}/{task.name}.md, .csv, _curves.png")
   return summary

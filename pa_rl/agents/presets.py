@@ -33,8 +33,13 @@ POINTMAZE_DATA = {"policy": "mixed", "num_episodes": 300, "noise_std": 1.0,
 POINTMAZE_DISCOUNT = 0.99
 POINTMAZE_STEPS = {"bc": 3000, "rl": 5000}
 POINTMAZE_CRITIC = {"hidden_sizes": (128, 128), "ensemble_size": 2}
-POINTMAZE_PARL = {**PARL, "discount": POINTMAZE_DISCOUNT, "tau": 0.01}
+# 10-step TD targets: 1-step backups cross the maze too slowly for a few
+# thousand updates.
+POINTMAZE_N_STEP = 10
+POINTMAZE_PARL = {**PARL, "discount": POINTMAZE_DISCOUNT, "tau": 0.01,
+                  "action_optimization": {"num_samples": 16, "top_k": 4, "num_steps": 1,
+                                          "step_size": 0.1}}
 POINTMAZE_ONLINE = {"policy_lr": 1e-4, "online_fraction": 0.5}
-POINTMAZE_ONLINE_EPISODES = 30
+POINTMAZE_ONLINE_EPISODES = 20
 # Fixed goal cells (row, col) of the Medium maze, one per task id.
 POINTMAZE_MULTITASK_GOALS = ((1, 1), (1, 6), (6, 6))
