@@ -136,8 +136,9 @@ class Learner(core.Learner):
         distributed.to_host(metrics["train/nonfinite"])) > 0:
       losses = {k: float(v) for k, v in distributed.to_host(metrics).items()
                 if k.endswith("loss")}
+      step = int(distributed.to_host(self._state.step))
       raise NonFiniteError(
-          f"update {int(self._state.step)} produced non-finite values (losses: {losses}); the update was "
+          f"update {step} produced non-finite values (losses: {losses}); the update was "
           "skipped and the state holds the last finite parameters")
 
   def flush(self) -> None:
