@@ -11,6 +11,18 @@ default mesh spans them all. Every process draws the same global batch (same
 dataset, same seed) and hands only its own devices' rows to the update, so a
 run's numbers do not depend on how many devices or processes share it.
 
+Two processes (run the same script once per process, ``PROCESS_ID`` 0 and 1;
+on one machine the coordinator is ``127.0.0.1``, across machines process 0's
+address)::
+
+  from pa_rl.agents import distributed
+  distributed.initialize("127.0.0.1:12345", num_processes=2, process_id=PROCESS_ID)
+  learner = builder.make_learner(dataset, seed=0)   # The mesh spans both processes.
+  for _ in range(num_steps):
+    learner.step()
+  if jax.process_index() == 0:
+    learner.save_checkpoint(path)
+
 Random numbers inside the update stay the same under any sharding because
 ``jax_threefry_partitionable`` is on (the default since JAX 0.5); `DataParallel`
 refuses to run with it off.
