@@ -105,6 +105,11 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     critic: the critic network, or None for imitation.
     config: the agent's config (fields read depend on the objective).
     objective: which losses to optimize.
+
+  The returned function also carries ``update_step.phases``, the parts of one
+  update as separate pure functions for profiling: ``critic_update(state,
+  batch) -> state`` and, for PA-RL, ``action_optimization(state, batch) ->
+  targets`` and ``distillation(state, batch, targets) -> state``.
   """
   if objective.critic != "none" and critic is None:
     raise ValueError(f"critic objective {objective.critic!r} needs a critic")
@@ -160,14 +165,50 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     if objective.policy == "sac":
       return losses.sac_policy_loss(policy, params, critic, state.critic_params, key,
                                     batch.observation, config.entropy_alpha)
-    opt_key, loss_key = jax.random.split(key)
+    raise AssertionError("distillation runs through distill_loss")
+
+  def distill_targets(state, batch, key):
+    """PA-RL's distillation targets (no gradient flows into them)."""
+    opt_key, _ = jax.random.split(key)
     targets, ao_metrics = optimized(
         state, state.critic_params, opt_key, batch.observation, ao.SOFTMAX,
         dataset_actions=batch.action)
-    targets = jax.lax.stop_gradient(targets)
+    return jax.lax.stop_gradient(targets), ao_metrics
+
+  def distill_loss(params, batch, targets, key):
+    _, loss_key = jax.random.split(key)
     loss, metrics = policy.loss(params, loss_key, batch.observation, targets)
     metrics = {f"policy/{k}": v for k, v in metrics.items()}
-    return loss, {**metrics, **ao_metrics, "policy/loss": loss}
+    return loss, {**metrics, "policy/loss": loss}
+
+  def critic_phase(state, new, batch, key):
+    """The critic's optimizer step and target update, on ``new``."""
+    critic_params, critic_opt_state, c_loss, c_metrics, c_grads = _descend(
+        critic_loss, critic_opt, state.critic_params, state.critic_opt_state, state, batch,
+        key)
+    new = new._replace(
+        critic_params=critic_params, critic_opt_state=critic_opt_state,
+        critic_target_params=state_lib.polyak(state.critic_target_params, critic_params,
+                                              config.tau))
+    return new, {**c_metrics, "critic/loss": c_loss}, [c_loss, c_grads]
+
+  def policy_phase(state, new, batch, key, targets=None):
+    """The policy's optimizer step and EMA, on ``new`` (whose critic is the
+    freshly updated one); ``targets`` are PA-RL's distillation targets."""
+    ao_metrics = {}
+    if objective.policy == "distill":
+      if targets is None:
+        targets, ao_metrics = distill_targets(new, batch, key)
+      loss_fn, args = distill_loss, (batch, targets, key)
+    else:
+      loss_fn, args = policy_loss, (new, batch, key)
+    policy_params, policy_opt_state, p_loss, p_metrics, p_grads = _descend(
+        loss_fn, policy_opt, state.policy_params, state.policy_opt_state, *args)
+    new = new._replace(
+        policy_params=policy_params, policy_opt_state=policy_opt_state,
+        ema_params=state_lib.polyak(state.ema_params, policy_params, 1.0 - config.ema_decay))
+    metrics = {**p_metrics, **ao_metrics, "policy/grad_norm": optax.tree.norm(p_grads)}
+    return new, metrics, [p_loss, p_grads]
 
   def update_step(state: state_lib.TrainingState, batch: types.Transition):
     key, critic_key, policy_key = jax.random.split(state.key, 3)
@@ -175,25 +216,12 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     new = state._replace(key=key, step=state.step + 1)
     grads_to_check = []
     if critic is not None and objective.critic != "none":
-      critic_params, critic_opt_state, c_loss, c_metrics, c_grads = _descend(
-          critic_loss, critic_opt, state.critic_params, state.critic_opt_state, state, batch,
-          critic_key)
-      new = new._replace(
-          critic_params=critic_params, critic_opt_state=critic_opt_state,
-          critic_target_params=state_lib.polyak(state.critic_target_params, critic_params,
-                                                config.tau))
+      new, c_metrics, checks = critic_phase(state, new, batch, critic_key)
       metrics.update(c_metrics)
-      metrics["critic/loss"] = c_loss
-      grads_to_check += [c_loss, c_grads]
-    policy_params, policy_opt_state, p_loss, p_metrics, p_grads = _descend(
-        policy_loss, policy_opt, state.policy_params, state.policy_opt_state, new, batch,
-        policy_key)
-    new = new._replace(
-        policy_params=policy_params, policy_opt_state=policy_opt_state,
-        ema_params=state_lib.polyak(state.ema_params, policy_params, 1.0 - config.ema_decay))
+      grads_to_check += checks
+    new, p_metrics, checks = policy_phase(state, new, batch, policy_key)
     metrics.update(p_metrics)
-    metrics["policy/grad_norm"] = optax.tree.norm(p_grads)
-    grads_to_check += [p_loss, p_grads]
+    grads_to_check += checks
     finite = _finite(*grads_to_check)
     # A non-finite step leaves everything but the RNG and step count as it was.
     new = jax.tree.map(lambda n, o: jnp.where(finite, n, o), new,
@@ -201,6 +229,24 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     metrics["train/nonfinite"] = jnp.logical_not(finite).astype(jnp.float32)
     return new, metrics
 
+  # The phases of one update as separate functions (for profiling): the same
+  # code and keys as `update_step`, without the non-finite guard.
+  def critic_update(state, batch):
+    _, critic_key, _ = jax.random.split(state.key, 3)
+    return critic_phase(state, state, batch, critic_key)[0]
+
+  def action_optimization(state, batch):
+    _, _, policy_key = jax.random.split(state.key, 3)
+    return distill_targets(state, batch, policy_key)[0]
+
+  def distillation(state, batch, targets):
+    _, _, policy_key = jax.random.split(state.key, 3)
+    return policy_phase(state, state, batch, policy_key, targets)[0]
+
+  update_step.phases = {"critic_update": critic_update}
+  if objective.policy == "distill":
+    update_step.phases.update(action_optimization=action_optimization,
+                              distillation=distillation)
   return update_step
 
 
