@@ -45,11 +45,14 @@ class Builder:
   def make_learner(self, dataset: offline.OfflineDataset, *, seed: int = 0,
                    policy_params: Any = None, critic_params: Any = None,
                    replay: replay_lib.ReplayBuffer | None = None,
-                   online_fraction: float = 0.0) -> learner_lib.Learner:
+                   online_fraction: float = 0.0, mesh: Any = None,
+                   devices: Any = None) -> learner_lib.Learner:
+    """The learner; ``mesh`` / ``devices`` choose the data-parallel devices
+    (default: all of them, see `pa_rl.agents.distributed`)."""
     return learner_lib.Learner(
         self._networks, self._config, self.objective, dataset, seed=seed,
         policy_params=policy_params, critic_params=critic_params, replay=replay,
-        online_fraction=online_fraction)
+        online_fraction=online_fraction, mesh=mesh, devices=devices)
 
   def make_policy_fn(self) -> acting.PolicyFn:
     ao_config = self._config.action_optimization if self.uses_action_optimization else None
