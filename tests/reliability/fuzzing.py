@@ -1,5 +1,14 @@
 """Shared pieces of the bad-input fuzz suite: settings, bad-value strategies
-and the one assertion every property makes."""
+and the one assertion every property makes.
+
+Generated bad inputs per CI run (each module's docstring has its share):
+  test_fuzz_configs.py       550  (shape_meta 150, network configs 150,
+                                   agent configs 150, action optimization 100)
+  test_fuzz_agent_inputs.py  300  (act observations 150, update batches 150)
+  test_fuzz_datasets.py      150  (damaged directories 100, load arguments 50)
+  test_fuzz_gin.py           150  (gin bindings)
+  total                    1,250
+"""
 
 from __future__ import annotations
 
@@ -18,7 +27,11 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(pa_rl.__file__))
 
 def fuzz_settings(max_examples: int) -> hypothesis.settings:
   """Deterministic (CI reruns the same cases), no deadline (the first call of
-  a property may import or build things), no example database."""
+  a property may import or build things), no example database.
+
+  ``PA_RL_FUZZ_SCALE=k`` runs k times as many cases (a longer local hunt).
+  """
+  max_examples *= int(os.environ.get("PA_RL_FUZZ_SCALE", "1"))
   return hypothesis.settings(max_examples=max_examples, deadline=None, derandomize=True,
                              database=None, suppress_health_check=list(hypothesis.HealthCheck))
 

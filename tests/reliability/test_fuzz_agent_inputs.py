@@ -8,8 +8,6 @@ Generated cases (hypothesis, derandomized):
   total in this module               300
 """
 
-import copy
-
 from hypothesis import given
 from hypothesis import strategies as st
 import numpy as np
@@ -71,10 +69,16 @@ def valid_batch(meta):
           "mc_return": np.ones(BATCH, np.float32)}
 
 
-def _bad_array_value(shape, dtype):
-  """An array (or array-like) that is wrong for a ``shape``/``dtype`` entry."""
+def _bad_array_value(shape, dtype, entry_shape=None):
+  """An array (or array-like) that is wrong for a ``shape``/``dtype`` entry;
+  for an observation key, ``entry_shape`` is its shape without a batch axis
+  and any batch size (or none) is a valid shape."""
   def wrong_shape(s):
-    return tuple(s) != tuple(shape)
+    s = tuple(s)
+    if entry_shape is None:
+      return s != tuple(shape)
+    return s != tuple(entry_shape) and not (
+        len(s) == len(entry_shape) + 1 and s[1:] == tuple(entry_shape) and s[0] >= 1)
   good = np.zeros(shape, dtype)
   size = int(np.prod(shape)) if shape else 1
   cases = [
@@ -115,10 +119,10 @@ def bad_observation(draw, meta, batch):
     key = draw(st.sampled_from(keys))
     spec = meta.observations[key]
     if spec.type == types.RGB:
-      obs[key] = draw(_bad_array_value((*lead, *spec.shape), np.uint8).filter(
+      obs[key] = draw(_bad_array_value((*lead, *spec.shape), np.uint8, spec.shape).filter(
           lambda v: not (isinstance(v, np.ndarray) and v.dtype == np.float64)))
     else:
-      obs[key] = draw(_bad_array_value((*lead, *spec.shape), np.float32))
+      obs[key] = draw(_bad_array_value((*lead, *spec.shape), np.float32, spec.shape))
     return obs, [key]
   if case == "missing":
     key = draw(st.sampled_from(sorted(obs)))
@@ -131,14 +135,14 @@ def bad_observation(draw, meta, batch):
   if case == "rgb":
     key = next(k for k, s in meta.observations.items() if s.type == types.RGB)
     value = obs[key].astype(np.int64)
-    bad = draw(st.one_of(st.integers(max_value=-1), st.integers(min_value=256)))
+    bad = draw(st.one_of(st.integers(-2**40, -1), st.integers(256, 2**40)))
     value.flat[draw(st.integers(0, value.size - 1))] = bad
     obs[key] = draw(st.sampled_from([value, value.astype(np.float32) / 255.0 + 0.5]))
     return obs, [key]
   if case == "task":
     obs[types.TASK_ID_KEY] = draw(st.one_of(
-        st.integers(max_value=-1).map(lambda t: np.full(lead, t)),
-        st.integers(min_value=meta.num_tasks).map(lambda t: np.full(lead, t)),
+        st.integers(-2**40, -1).map(lambda t: np.full(lead, t)),
+        st.integers(meta.num_tasks, 2**40).map(lambda t: np.full(lead, t)),
         st.floats(0, 1).map(lambda t: np.full(lead, t)),
         st.just(np.ones(lead, bool)),
         st.lists(st.integers(0, 3), max_size=2).filter(lambda s: tuple(s) != lead).map(
@@ -248,9 +252,10 @@ def bad_batch(draw):
                     else np.ones(other, np.float32))
     names = [f"batch.{field}"]
   else:
-    value = draw(st.floats(1.01, 1e6)) * draw(st.sampled_from([1, -1]))
-    batch["action"] = copy.copy(batch["action"])
-    batch["action"].flat[draw(st.integers(0, batch["action"].size - 1))] = value
+    value = draw(st.floats(1.01, 1e6)) * draw(st.sampled_from([1.0, -1.0]))
+    action = np.array(batch["action"], np.float32).reshape(-1)
+    action[draw(st.integers(0, action.size - 1))] = np.float32(value)
+    batch["action"] = action.reshape(batch["action"].shape)
     names = ["batch.action"]
   as_transition = draw(st.booleans()) and set(batch) == set(types.Transition._fields)
   return kind, types.Transition(**batch) if as_transition else batch, names

@@ -116,7 +116,7 @@ def bad_shape_meta(draw):
               lambda o: (_set(["normalizer", k, o], [0.0, 0.0, 0.0]), [k])),
           st.lists(st.floats(-2, 2), max_size=5).filter(lambda v: len(v) != 3).map(
               lambda v: (_set(["normalizer", k, "state"], v), [k])),
-          fuzzing.bad_finite().map(
+          fuzzing.bad_finite().filter(lambda v: not isinstance(v, bool)).map(
               lambda v: (_set(["normalizer", k, "state"], [0.0, v, 1.0]), [k])),
           st.just((_set(["normalizer", k], [1.0]), [k])))),
       st.floats(max_value=0.0, allow_nan=False).map(
@@ -124,7 +124,8 @@ def bad_shape_meta(draw):
       st.sampled_from(["action_low", "action_high"]).flatmap(lambda k: st.one_of(
           st.lists(st.floats(-1, 1), max_size=4).filter(lambda v: len(v) != 2).map(
               lambda v: (_set(["normalizer", k], v), [k])),
-          fuzzing.bad_finite().map(lambda v: (_set(["normalizer", k], [0.0, v]), [k])))),
+          fuzzing.bad_finite().filter(lambda v: not isinstance(v, bool)).map(
+              lambda v: (_set(["normalizer", k], [0.0, v]), [k])))),
       st.floats(0.01, 5.0).map(lambda gap: (
           _set(["normalizer", "action_low"], [-1.0, 1.0 + gap]), ["action_low"])),
   ]
