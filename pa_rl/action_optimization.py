@@ -115,19 +115,35 @@ def local_optimization(critic: base.CriticNetwork, critic_params: Any,
   batch, k = candidates.shape[:2]
   obs_rep = repeat_observation(obs, k)
   flat_shape = (batch * k, *candidates.shape[2:])
+  reducer = jnp.mean if config.q_reduce == "mean" else jnp.min
 
-  def body(_, carry):
-    current, best, best_q = carry
-    grad = critic.action_grad(critic_params, obs_rep, current.reshape(flat_shape),
-                              reduce=config.q_reduce).reshape(current.shape)
-    current = jnp.clip(current + config.step_size * grad, -1.0, 1.0)
-    current_q = score(critic, critic_params, obs, current, config.q_reduce)
-    better = current_q > best_q
+  def q_and_grad(actions):
+    # One forward pass gives both the Q of the iterate (to keep the best) and,
+    # with its backward pass, the ascent direction: the same numbers as
+    # `score` and `critic.action_grad`, at about two thirds of their cost.
+    def total(flat):
+      q = reducer(critic.q_values(critic_params, obs_rep, flat), axis=0)
+      return jnp.sum(q), q
+    (_, q), grad = jax.value_and_grad(total, has_aux=True)(actions.reshape(flat_shape))
+    return q.reshape(batch, k), grad.reshape(actions.shape)
+
+  def keep_best(current, current_q, best, best_q, allowed=True):
+    better = jnp.logical_and(current_q > best_q, allowed)
     mask = better.reshape(better.shape + (1,) * (current.ndim - 2))
-    return current, jnp.where(mask, current, best), jnp.where(better, current_q, best_q)
+    return jnp.where(mask, current, best), jnp.where(better, current_q, best_q)
 
-  _, best, best_q = jax.lax.fori_loop(0, config.num_steps, body, (candidates, candidates, q))
-  return best, best_q
+  def body(i, carry):
+    current, best, best_q = carry
+    current_q, grad = q_and_grad(current)
+    # Iterate 0 is the candidate itself, whose Q is already ``q``.
+    best, best_q = keep_best(current, current_q, best, best_q, i > 0)
+    current = jnp.clip(current + config.step_size * grad, -1.0, 1.0)
+    return current, best, best_q
+
+  current, best, best_q = jax.lax.fori_loop(0, config.num_steps, body,
+                                            (candidates, candidates, q))
+  last_q = score(critic, critic_params, obs, current, config.q_reduce)
+  return keep_best(current, last_q, best, best_q)
 
 
 def select(key: jax.Array, candidates: jax.Array, q: jax.Array, mode: str,

@@ -96,6 +96,45 @@ def _descend(loss_fn, optimizer, params, opt_state, *args):
   return optax.apply_updates(params, updates), opt_state, loss, metrics, grads
 
 
+# Critic rows (members x actions x states) per chunk of a chunked loss: small
+# enough that a chunk's activations stay in the CPU caches, large enough for
+# efficient matrix products.
+_ROWS_PER_CHUNK = 2048
+
+
+def _num_chunks(batch_size: int, rows_per_example: int) -> int:
+  """The fewest chunks (a divisor of the batch) of at most `_ROWS_PER_CHUNK` rows."""
+  for chunks in range(1, batch_size + 1):
+    if batch_size % chunks == 0 and (batch_size // chunks) * rows_per_example <= _ROWS_PER_CHUNK:
+      return chunks
+  return batch_size
+
+
+def _chunked_value_and_grad(loss_fn, params, per_example, num_chunks: int):
+  """``value_and_grad(loss_fn, has_aux=True)(params, per_example)`` for a loss
+  (and metrics) that is a mean over the examples, computed ``num_chunks``
+  examples-chunks at a time in a `lax.scan` and averaged.
+
+  The same value as one pass over the whole batch (up to summation order);
+  each chunk's forward and backward pass run back to back on data that fits
+  in cache, where the whole batch's activations would not.
+  """
+  grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+  if num_chunks == 1:
+    return grad_fn(params, per_example)
+  chunks = jax.tree.map(lambda x: x.reshape(num_chunks, x.shape[0] // num_chunks,
+                                            *x.shape[1:]), per_example)
+
+  def body(total, chunk):
+    return jax.tree.map(jnp.add, total, grad_fn(params, chunk)), None
+
+  first = jax.tree.map(lambda x: x[0], chunks)
+  zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype),
+                       jax.eval_shape(grad_fn, params, first))
+  total, _ = jax.lax.scan(body, zeros, chunks)
+  return jax.tree.map(lambda x: x / num_chunks, total)
+
+
 def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | None,
                      config: Any, objective: Objective) -> UpdateFn:
   """Builds the pure ``update_step(state, batch) -> (state, metrics)``.
@@ -135,6 +174,11 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
                                      batch.next_observation, next_actions)
       return losses.iql_critic_loss(critic, params, state.critic_target_params, key, batch,
                                     config.expectile, next_value)
+    raise AssertionError("Cal-QL runs through calql_inputs and calql_loss")
+
+  def calql_inputs(state, batch, key):
+    """Everything of Cal-QL's loss that does not depend on the critic's
+    parameters (bootstrap actions, CQL actions), drawn once per update."""
     next_key, pi_key, pi_next_key, random_key, loss_key = jax.random.split(key, 5)
     if objective.policy == "sac":  # Cal-QL's own bootstrap: a policy sample.
       next_actions = policy.sample(state.policy_params, next_key, batch.next_observation, 1)[:, 0]
@@ -147,11 +191,14 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     policy_actions = policy.sample(sample_params, pi_key, batch.observation, n)
     next_policy_actions = policy.sample(sample_params, pi_next_key, batch.next_observation, n)
     random_actions = jax.random.uniform(random_key, policy_actions.shape, minval=-1, maxval=1)
-    loss, metrics = losses.calql_critic_loss(
-        critic, params, state.critic_target_params, loss_key, batch,
-        jax.lax.stop_gradient(next_actions), policy_actions, next_policy_actions,
-        random_actions, alpha=config.cql_alpha, use_calibration=config.use_calibration)
-    return loss, {**metrics, **{f"target_{k}": v for k, v in ao_metrics.items()}}
+    per_example = (batch, jax.lax.stop_gradient(next_actions), policy_actions,
+                   next_policy_actions, random_actions)
+    return per_example, loss_key, {f"target_{k}": v for k, v in ao_metrics.items()}
+
+  def calql_loss(params, target_params, loss_key, per_example):
+    return losses.calql_critic_loss(
+        critic, params, target_params, loss_key, *per_example, alpha=config.cql_alpha,
+        use_calibration=config.use_calibration)
 
   def policy_loss(params, state, batch, key):
     if objective.policy == "bc":
@@ -183,9 +230,21 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
 
   def critic_phase(state, new, batch, key):
     """The critic's optimizer step and target update, on ``new``."""
-    critic_params, critic_opt_state, c_loss, c_metrics, c_grads = _descend(
-        critic_loss, critic_opt, state.critic_params, state.critic_opt_state, state, batch,
-        key)
+    if objective.critic == "calql":
+      per_example, loss_key, extra = calql_inputs(state, batch, key)
+      num_chunks = _num_chunks(batch.action.shape[0],
+                               critic.num_members * (3 * config.num_cql_actions + 2))
+      (c_loss, c_metrics), c_grads = _chunked_value_and_grad(
+          lambda p, chunk: calql_loss(p, state.critic_target_params, loss_key, chunk),
+          state.critic_params, per_example, num_chunks)
+      updates, critic_opt_state = critic_opt.update(c_grads, state.critic_opt_state,
+                                                    state.critic_params)
+      critic_params = optax.apply_updates(state.critic_params, updates)
+      c_metrics = {**c_metrics, **extra}
+    else:
+      critic_params, critic_opt_state, c_loss, c_metrics, c_grads = _descend(
+          critic_loss, critic_opt, state.critic_params, state.critic_opt_state, state, batch,
+          key)
     new = new._replace(
         critic_params=critic_params, critic_opt_state=critic_opt_state,
         critic_target_params=state_lib.polyak(state.critic_target_params, critic_params,

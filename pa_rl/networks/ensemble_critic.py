@@ -34,14 +34,18 @@ REDUCTIONS = ("mean", "min")
 
 
 def _lifted_ensemble(member_fn, size: int, name: str):
-  """Returns ``f(x) -> [size, ...]``: ``member_fn`` with ``size`` independent
-  parameter sets, vmapped (Haiku's `hk.lift` ensemble pattern)."""
+  """Returns ``f(x, members=None) -> [size, ...]``: ``member_fn`` with
+  ``size`` independent parameter sets, vmapped (Haiku's `hk.lift` ensemble
+  pattern). ``members`` (int indices ``[m]``) runs only those members,
+  giving ``[m, ...]``: a random-subset target costs m members, not size."""
   member = hk.transform(member_fn)
   init_keys = hk.next_rng_keys(size) if hk.running_init() else None
   init_members = hk.lift(jax.vmap(member.init, in_axes=(0, None)), name=name)
 
-  def ensemble(x):
+  def ensemble(x, members=None):
     params = init_members(init_keys, x)
+    if members is not None:
+      params = jax.tree.map(lambda p: p[members], params)
     return jax.vmap(member.apply, in_axes=(0, None, None))(params, None, x)
 
   return ensemble
@@ -80,8 +84,8 @@ def build_critic_network(
         config.value_hidden_sizes, activation=config.activation,
         use_layer_norm=config.layer_norm, output_size=1, name="value")
 
-    def heads(obs, flat_actions):
-      return members(jnp.concatenate([encoder(obs), flat_actions], axis=-1))
+    def heads(obs, flat_actions, subset=None):
+      return members(jnp.concatenate([encoder(obs), flat_actions], axis=-1), subset)
 
     def state_value(obs):
       return value_mlp(encoder(obs))[..., 0]
@@ -96,9 +100,9 @@ def build_critic_network(
   transformed = hk.without_apply_rng(hk.multi_transform(fns))
   heads_apply, value_apply = transformed.apply
 
-  def _heads(params, obs, actions):
+  def _heads(params, obs, actions, subset=None):
     flat = utils.flatten_actions(jnp.asarray(actions, jnp.float32), shape_meta)
-    return heads_apply(params, obs, flat)
+    return heads_apply(params, obs, flat, subset)
 
   def init(key: types.PRNGKey, obs: types.Observation, actions) -> types.Params:
     return transformed.init(key, obs, utils.flatten_actions(
@@ -110,9 +114,9 @@ def build_critic_network(
 
   def target_q(params, key, obs, actions) -> jax.Array:
     """Min over a random subset of ``target_subset_size`` members, ``[B]``."""
-    q = q_values(params, obs, actions)
     subset = jax.random.permutation(key, ensemble_size)[:config.target_subset_size]
-    return jnp.min(q[subset], axis=0)
+    # Only the drawn members are evaluated (the same values as indexing all E).
+    return jnp.min(head_to_q(_heads(params, obs, actions, subset)), axis=0)
 
   def action_grad(params, obs, actions, reduce: str = "mean") -> jax.Array:
     """``d/da`` of the member-reduced Q (``"mean"`` or ``"min"``), summed
