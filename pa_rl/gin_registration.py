@@ -107,13 +107,21 @@ def parse(gin_files: Sequence[str] = (), gin_bindings: Sequence[str] = (), *,
   """
   _search_packaged_configs_first()
   paths = [resolve_gin_file(f) for f in gin_files or ()]
-  try:
-    gin.parse_config_files_and_bindings(paths, list(gin_bindings or ()), skip_unknown=False,
-                                        finalize_config=finalize)
-  except (ValueError, KeyError, SyntaxError, IOError) as e:
-    raise GinConfigError(f"invalid gin config: {e}") from e
-  except Exception as e:  # tokenize.TokenError and friends on malformed text.
-    raise GinConfigError(f"invalid gin config ({type(e).__name__}): {e}") from e
+  # What gin.parse_config_files_and_bindings does, one binding at a time, so
+  # an error can quote the binding it comes from.
+  steps = [(f"gin file {p}", lambda p=p: gin.parse_config_file(p, skip_unknown=False))
+           for p in paths]
+  steps += [(f"--gin_bindings={b!r}", lambda b=b: gin.parse_config(b, skip_unknown=False))
+            for b in gin_bindings or ()]
+  if finalize:
+    steps.append(("the gin config", gin.finalize))
+  for where, step in steps:
+    try:
+      step()
+    except (ValueError, KeyError, SyntaxError, IOError) as e:
+      raise GinConfigError(f"invalid gin config in {where}: {e}") from e
+    except Exception as e:  # tokenize.TokenError and friends on malformed text.
+      raise GinConfigError(f"invalid gin config in {where} ({type(e).__name__}): {e}") from e
 
 
 def write_config(directory: str) -> str:

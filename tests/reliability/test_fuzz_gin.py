@@ -90,7 +90,9 @@ def bad_binding(draw):
       "networks.GaussianPolicyConfig.hidden_sizes = %UNDEFINED_MACRO",
       "include 'no/such/file.gin'",
   ]))
-  return text, None, ["invalid gin config"]
+  if "%UNDEFINED_MACRO" in text:  # Found when the config is finalized.
+    return text, None, ["invalid gin config in the gin config"]
+  return text, None, [f"invalid gin config in --gin_bindings={text!r}"]
 
 
 @pytest.fixture
