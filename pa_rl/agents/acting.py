@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable, Mapping
 
 import dm_env
 import jax
-import jax.numpy as jnp
 import numpy as np
 import rlds
 
@@ -56,48 +54,109 @@ def make_policy_fn(networks: networks_lib.AgentNetworks,
   return jax.jit(policy_fn, static_argnames=("evaluation", "guidance_scale"))
 
 
-def add_batch_axis(obs: Any, shape_meta: types.ShapeMeta) -> tuple[dict[str, Any], bool]:
-  """Returns (batched dict observation, whether the input was unbatched).
+def real_array(value: Any, what: str) -> np.ndarray:
+  """``value`` as a float32 array; errors name ``what``."""
+  try:
+    array = np.asarray(value)
+  except (TypeError, ValueError) as e:  # e.g. ragged nested lists.
+    raise ValueError(f"{what} is not a rectangular array: {e}") from e
+  if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer)
+                                 or np.issubdtype(array.dtype, np.floating)):
+    raise TypeError(f"{what} has dtype {array.dtype}; expected real numbers")
+  with np.errstate(over="ignore"):
+    array = array.astype(np.float32)
+  if not np.all(np.isfinite(array)):  # After the cast: 1e39 overflows float32.
+    raise ValueError(f"{what} holds NaN or Inf (in float32)")
+  return array
 
-  A bare array is accepted when the data has a single observation key.
-  Raises a ValueError naming the key whose shape does not match shape_meta.
+
+def check_observation(obs: Any, shape_meta: types.ShapeMeta,
+                      where: str) -> tuple[dict[str, np.ndarray], int | None]:
+  """Validates one observation or a batch of them against ``shape_meta``.
+
+  Args:
+    obs: a dict of arrays (or, with one observation key, an array).
+    shape_meta: the data description.
+    where: how the errors name ``obs`` (``"observation"``,
+      ``"batch.next_observation"``).
+
+  Returns:
+    ``(obs, batch_size)``: the observation as a dict of checked numpy arrays
+    (float32 low-dim values, uint8 images, int32 task ids) and its batch size
+    (None when unbatched).
+
+  Raises:
+    ValueError / TypeError: naming the key and what is wrong with it.
   """
   if not isinstance(obs, Mapping):
     if len(shape_meta.observations) != 1:
-      raise ValueError(f"observations must be a dict with keys "
-                       f"{sorted(shape_meta.observations)}; got {type(obs).__name__}")
+      raise TypeError(f"{where} must be a dict with keys {sorted(shape_meta.observations)}; "
+                      f"got {type(obs).__name__}")
     obs = {next(iter(shape_meta.observations)): obs}
-  expected = set(shape_meta.observations) | ({types.TASK_ID_KEY} if shape_meta.num_tasks else set())
-  if set(obs) != expected:
-    raise ValueError(f"observation keys {sorted(obs)} do not match the expected keys "
-                     f"{sorted(expected)}")
-  single = None
-  out = {}
-  for key, spec in shape_meta.observations.items():
-    value = np.asarray(obs[key])
-    if value.shape == spec.shape:
-      is_single = True
-    elif value.ndim == len(spec.shape) + 1 and value.shape[1:] == spec.shape:
-      is_single = False
-    else:
-      raise ValueError(f"observation[{key!r}] has shape {value.shape}; expected {spec.shape} "
-                       f"or [batch, {', '.join(map(str, spec.shape))}]")
-    if single is not None and single != is_single:
-      raise ValueError("observation keys disagree on whether they are batched")
-    single = is_single
-    if spec.type == types.LOW_DIM:
-      if not np.issubdtype(value.dtype, np.number):
-        raise TypeError(f"observation[{key!r}] has dtype {value.dtype}; expected numbers")
-      if not np.all(np.isfinite(value)):
-        raise ValueError(f"observation[{key!r}] holds NaN or Inf")
-      value = value.astype(np.float32)
-    out[key] = value[None] if is_single else value
+  expected = set(shape_meta.observations)
   if shape_meta.num_tasks:
-    task = np.asarray(obs[types.TASK_ID_KEY]).astype(np.int32).reshape(-1)
+    expected.add(types.TASK_ID_KEY)
+  missing = sorted(expected - set(obs))
+  unknown = sorted(set(obs) - expected, key=repr)
+  if missing or unknown:
+    raise ValueError(f"{where} keys do not match shape_meta: missing {missing}, unknown "
+                     f"{unknown}; expected keys {sorted(expected)}")
+  out, sizes = {}, {}
+  for key, spec in shape_meta.observations.items():
+    name = f"{where}[{key!r}]"
+    if spec.type == types.RGB:
+      try:
+        value = np.asarray(obs[key])
+      except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} is not a rectangular array: {e}") from e
+      if value.dtype == bool or not np.issubdtype(value.dtype, np.integer):
+        raise TypeError(f"{name} is an rgb image and has dtype {value.dtype}; expected "
+                        "uint8")
+      if value.size and (value.min() < 0 or value.max() > 255):
+        raise ValueError(f"{name} is an rgb image with values outside [0, 255]")
+      value = value.astype(np.uint8)
+    else:
+      value = real_array(obs[key], name)
+    if value.shape == spec.shape:
+      sizes[key] = None
+    elif value.ndim == len(spec.shape) + 1 and value.shape[1:] == spec.shape:
+      sizes[key] = value.shape[0]
+    else:
+      raise ValueError(f"{name} has shape {value.shape}; expected {spec.shape} or "
+                       f"[batch, {', '.join(map(str, spec.shape))}]")
+    out[key] = value
+  if len(set(sizes.values())) > 1:
+    raise ValueError(f"{where} keys disagree on the batch size: {sizes}")
+  size = next(iter(sizes.values()))
+  if size == 0:
+    raise ValueError(f"{where} is an empty batch (batch size 0)")
+  if shape_meta.num_tasks:
+    name = f"{where}[{types.TASK_ID_KEY!r}]"
+    try:
+      task = np.asarray(obs[types.TASK_ID_KEY])
+    except (TypeError, ValueError) as e:
+      raise ValueError(f"{name} is not a rectangular array: {e}") from e
+    if task.dtype == bool or not np.issubdtype(task.dtype, np.integer):
+      raise TypeError(f"{name} has dtype {task.dtype}; expected integer task ids")
+    want = () if size is None else (size,)
+    if task.shape != want:
+      raise ValueError(f"{name} has shape {task.shape}; expected {want}")
     if task.size and (task.min() < 0 or task.max() >= shape_meta.num_tasks):
-      raise ValueError(f"task_id must be in [0, {shape_meta.num_tasks}); got {task}")
-    out[types.TASK_ID_KEY] = task
-  return out, bool(single)
+      raise ValueError(f"{name} must be in [0, {shape_meta.num_tasks}); got {task.tolist()}")
+    out[types.TASK_ID_KEY] = task.astype(np.int32)
+  return out, size
+
+
+def add_batch_axis(obs: Any, shape_meta: types.ShapeMeta) -> tuple[dict[str, Any], bool]:
+  """Returns (batched dict observation, whether the input was unbatched).
+
+  A bare array is accepted when the data has a single observation key. The
+  checks are `check_observation`'s: errors name the key and the problem.
+  """
+  out, size = check_observation(obs, shape_meta, "observation")
+  if size is None:
+    out = {k: v[None] for k, v in out.items()}
+  return out, size is None
 
 
 class Actor(core.Actor):

@@ -14,7 +14,6 @@ import numbers
 from typing import Any, Mapping
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from pa_rl import config_utils
@@ -114,7 +113,6 @@ class Agent(core.PAModule):
                              or not isinstance(seed, numbers.Integral)
                              or not -2**63 <= seed < 2**63):
       raise TypeError(f"seed must be None or a 64-bit int; got {seed!r}")
-    observations, _ = check_observation(observations, self.shape_meta, "observation")
     obs, single = acting.add_batch_axis(observations, self.shape_meta)
     normalizer = self.shape_meta.normalizer
     if normalizer is not None:
@@ -131,97 +129,7 @@ class Agent(core.PAModule):
     return actions[0] if single else actions
 
 
-def _real_array(value: Any, what: str) -> np.ndarray:
-  """``value`` as a float32 array; errors name ``what``."""
-  try:
-    array = np.asarray(value)
-  except (TypeError, ValueError) as e:  # e.g. ragged nested lists.
-    raise ValueError(f"{what} is not a rectangular array: {e}") from e
-  if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer)
-                                 or np.issubdtype(array.dtype, np.floating)):
-    raise TypeError(f"{what} has dtype {array.dtype}; expected real numbers")
-  with np.errstate(over="ignore"):
-    array = array.astype(np.float32)
-  if not np.all(np.isfinite(array)):  # After the cast: 1e39 overflows float32.
-    raise ValueError(f"{what} holds NaN or Inf (in float32)")
-  return array
-
-
-def check_observation(obs: Any, shape_meta: types.ShapeMeta,
-                      where: str) -> tuple[dict[str, np.ndarray], int | None]:
-  """Validates one observation or a batch of them against ``shape_meta``.
-
-  Args:
-    obs: a dict of arrays (or, with one observation key, an array).
-    shape_meta: the data description.
-    where: how the errors name ``obs`` (``"observation"``,
-      ``"batch.next_observation"``).
-
-  Returns:
-    ``(obs, batch_size)``: the observation as a dict of checked numpy arrays
-    (float32 low-dim values, uint8 images, int32 task ids) and its batch size
-    (None when unbatched).
-
-  Raises:
-    ValueError / TypeError: naming the key and what is wrong with it.
-  """
-  if not isinstance(obs, Mapping):
-    if len(shape_meta.observations) != 1:
-      raise TypeError(f"{where} must be a dict with keys {sorted(shape_meta.observations)}; "
-                      f"got {type(obs).__name__}")
-    obs = {next(iter(shape_meta.observations)): obs}
-  expected = set(shape_meta.observations)
-  if shape_meta.num_tasks:
-    expected.add(types.TASK_ID_KEY)
-  missing = sorted(expected - set(obs))
-  unknown = sorted(set(obs) - expected, key=repr)
-  if missing or unknown:
-    raise ValueError(f"{where} keys do not match shape_meta: missing {missing}, unknown "
-                     f"{unknown}; expected keys {sorted(expected)}")
-  out, sizes = {}, {}
-  for key, spec in shape_meta.observations.items():
-    name = f"{where}[{key!r}]"
-    if spec.type == types.RGB:
-      try:
-        value = np.asarray(obs[key])
-      except (TypeError, ValueError) as e:
-        raise ValueError(f"{name} is not a rectangular array: {e}") from e
-      if value.dtype == bool or not np.issubdtype(value.dtype, np.integer):
-        raise TypeError(f"{name} is an rgb image and has dtype {value.dtype}; expected "
-                        "uint8")
-      if value.size and (value.min() < 0 or value.max() > 255):
-        raise ValueError(f"{name} is an rgb image with values outside [0, 255]")
-      value = value.astype(np.uint8)
-    else:
-      value = _real_array(obs[key], name)
-    if value.shape == spec.shape:
-      sizes[key] = None
-    elif value.ndim == len(spec.shape) + 1 and value.shape[1:] == spec.shape:
-      sizes[key] = value.shape[0]
-    else:
-      raise ValueError(f"{name} has shape {value.shape}; expected {spec.shape} or "
-                       f"[batch, {', '.join(map(str, spec.shape))}]")
-    out[key] = value
-  if len(set(sizes.values())) > 1:
-    raise ValueError(f"{where} keys disagree on the batch size: {sizes}")
-  size = next(iter(sizes.values()))
-  if size == 0:
-    raise ValueError(f"{where} is an empty batch (batch size 0)")
-  if shape_meta.num_tasks:
-    name = f"{where}[{types.TASK_ID_KEY!r}]"
-    try:
-      task = np.asarray(obs[types.TASK_ID_KEY])
-    except (TypeError, ValueError) as e:
-      raise ValueError(f"{name} is not a rectangular array: {e}") from e
-    if task.dtype == bool or not np.issubdtype(task.dtype, np.integer):
-      raise TypeError(f"{name} has dtype {task.dtype}; expected integer task ids")
-    want = () if size is None else (size,)
-    if task.shape != want:
-      raise ValueError(f"{name} has shape {task.shape}; expected {want}")
-    if task.size and (task.min() < 0 or task.max() >= shape_meta.num_tasks):
-      raise ValueError(f"{name} must be in [0, {shape_meta.num_tasks}); got {task.tolist()}")
-    out[types.TASK_ID_KEY] = task.astype(np.int32)
-  return out, size
+check_observation = acting.check_observation
 
 
 def check_batch(batch: Any, shape_meta: types.ShapeMeta) -> types.Transition:
@@ -241,7 +149,7 @@ def check_batch(batch: Any, shape_meta: types.ShapeMeta) -> types.Transition:
   if not isinstance(batch, types.Transition):
     raise TypeError(f"batch must be a Transition (from dataset.sample); got "
                     f"{type(batch).__name__}")
-  action = _real_array(batch.action, "batch.action")
+  action = acting.real_array(batch.action, "batch.action")
   if action.ndim < 1 or action.shape[1:] != shape_meta.action_shape:
     raise ValueError(f"batch.action has shape {action.shape}; expected "
                      f"[batch, {', '.join(map(str, shape_meta.action_shape))}]")
@@ -253,13 +161,13 @@ def check_batch(batch: Any, shape_meta: types.ShapeMeta) -> types.Transition:
                      f"it); got values in [{action.min()}, {action.max()}]")
   out = {"action": action}
   for name in ("observation", "next_observation"):
-    obs, obs_size = check_observation(getattr(batch, name), shape_meta, f"batch.{name}")
+    obs, obs_size = acting.check_observation(getattr(batch, name), shape_meta, f"batch.{name}")
     if obs_size != size:
       raise ValueError(f"batch.{name} must have the batch size {size} on every key; got "
                        f"{'no batch axis' if obs_size is None else obs_size}")
     out[name] = obs
   for name in ("reward", "discount", "mc_return"):
-    value = _real_array(getattr(batch, name), f"batch.{name}")
+    value = acting.real_array(getattr(batch, name), f"batch.{name}")
     if value.shape != (size,):
       raise ValueError(f"batch.{name} has shape {value.shape}; expected ({size},)")
     out[name] = value
