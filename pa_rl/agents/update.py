@@ -7,7 +7,7 @@ both faces of the library (the Acme learners and the seed's
 
 Order within a step: critic (TD target from the target critic), then policy
 (against the freshly updated critic), then the target critic and the EMA.
-A step whose losses or gradients are not finite is skipped — the state comes
+A step whose losses, gradients or new parameters are not finite is skipped — the state comes
 back unchanged — and flagged in ``metrics["train/nonfinite"]`` without any
 host synchronization; the learner decides whether to stop.
 """
@@ -281,7 +281,9 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     new, p_metrics, checks = policy_phase(state, new, batch, policy_key)
     metrics.update(p_metrics)
     grads_to_check += checks
-    finite = _finite(*grads_to_check)
+    # Losses, gradients and the parameters they produced (an overflowing
+    # optimizer step turns finite gradients into infinite parameters).
+    finite = _finite(*grads_to_check, new.policy_params, new.critic_params)
     # A non-finite step leaves everything but the RNG and step count as it was.
     new = jax.tree.map(lambda n, o: jnp.where(finite, n, o), new,
                        state._replace(key=key, step=state.step + 1))

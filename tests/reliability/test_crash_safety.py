@@ -151,3 +151,22 @@ def test_nonfinite_update_is_skipped_when_asked(two_routes_data, tmp_path, monke
   assert flags[5] == 1.0 and sum(flags.values()) == 1.0, flags
   final = _leaves(os.path.join(workdir, "checkpoints", "ckpt_9.npz"))
   assert all(np.all(np.isfinite(v)) for v in final.values() if v.dtype.kind == "f")
+
+
+def test_an_update_that_overflows_the_parameters_is_skipped(two_routes_data):
+  """Finite loss and gradients, but a step so large the parameters overflow:
+  the update is not applied and is flagged."""
+  from pa_rl.datasets import offline  # pylint: disable=g-import-not-at-top
+  import pa_rl as ljx  # pylint: disable=g-import-not-at-top
+  dataset = offline.OfflineDataset.load_from_path(two_routes_data, normalize=True, seed=0)
+  policy = ljx.create_policy_model("gaussian", 0, dataset.shape_meta, {"hidden_sizes": (8,)})
+  agent = ljx.create_agent("imitation", policy, None, 1,
+                           {"batch_size": 4, "policy_lr": 1e39, "grad_clip": 0.0,
+                            "stop_on_nonfinite": False})
+  _, batch = dataset.sample(4)
+  info = agent.update(batch)
+  assert np.isfinite(info["policy/loss"]) and info["train/nonfinite"] == 1.0
+  before = jax.tree.leaves(agent.state.policy_params)
+  after = jax.tree.leaves(info["agent"].state.policy_params)
+  for a, b in zip(before, after):
+    np.testing.assert_array_equal(a, b)
