@@ -10,6 +10,7 @@ import pytest
 
 from pa_rl import metrics_writer
 from pa_rl import runners
+from pa_rl.datasets import replay as replay_lib
 from pa_rl.runners import episodes as episodes_lib
 from tests.binaries.test_experiment_runner import TINY
 
@@ -75,18 +76,33 @@ def test_workers_pull_new_parameters_and_a_killed_worker_is_replaced(ray_run, ca
       versions.append(source.last_version)
     assert versions[-1] == source.version == 2
 
+    # Everything that arrives from here on goes into a replay buffer.
+    buffer = replay_lib.ReplayBuffer.create(dataset.shape_meta, capacity=1000)
+    received = []
+
+    def take():
+      stats, transitions = source.next()  # Whole episodes only, never a partial one.
+      assert sum(len(t.reward) for t in transitions) == stats["length"]
+      for batch in transitions:
+        received.append(np.asarray(batch.reward))
+      return transitions
+
     victim = source.workers[0]
     os.kill(ray.get(victim.pid.remote()), signal.SIGKILL)
     deadline, seen = time.time() + 120, 0
     while source.restarts == 0 and time.time() < deadline:
-      stats, transitions = source.next()  # Whole episodes only, never a partial one.
-      assert sum(len(t.reward) for t in transitions) == stats["length"]
+      for batch in take():
+        buffer = buffer.insert(batch)
       seen += 1
     assert source.restarts == 1, f"no restart seen after {seen} episodes"
     assert source.workers[0] is not victim
     for _ in range(3):  # Both slots keep producing.
-      stats, transitions = source.next()
-      assert sum(len(t.reward) for t in transitions) == stats["length"]
+      for batch in take():
+        buffer = buffer.insert(batch)
     assert "environment worker 0 died" in capsys.readouterr().out
+    # The buffer holds exactly what arrived, in order: nothing lost or doubled.
+    expected = np.concatenate(received)
+    assert buffer.size == buffer.total_inserted == len(expected)
+    np.testing.assert_array_equal(np.asarray(buffer.storage.reward[:buffer.size]), expected)
   finally:
     source.close()
