@@ -37,6 +37,8 @@ from typing import Any, Callable
 import dm_env
 import numpy as np
 
+from pa_rl import file_utils
+
 TASKS = ("two_routes", "pointmaze_medium", "pointmaze_large", "pointmaze_multitask")
 METHODS = ("gaussian_bc", "diffusion_bc", "autoregressive_bc", "iql", "calql",
            "parl_diffusion", "parl_autoregressive", "parl_diffusion_online")
@@ -301,8 +303,7 @@ def _dataset(task: Task, workdir: str, seed: int):
     if not os.path.exists(stats_path):
       stat = collection.collect(env_name, path, seed=seed * 1000 + i, task_id=i,
                                 overwrite=True, **task.data)
-      with open(stats_path, "w") as f:
-        json.dump(stat, f)
+      file_utils.write_json_atomic(stats_path, stat)
     with open(stats_path) as f:
       stats.append(json.load(f))
     paths.append(path)
@@ -391,7 +392,7 @@ def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print)
   dataset, data_success = _dataset(task, workdir, seed)
   ref_path = os.path.join(workdir, f"references_seed{seed}.json")
   if not os.path.exists(ref_path):
-    _write_json(ref_path, _references(task, seed, task.eval_episodes))
+    file_utils.write_json_atomic(ref_path, _references(task, seed, task.eval_episodes))
   with open(ref_path) as f:
     refs = json.load(f)
   log(f"[{task.name} seed {seed}] data success {data_success:.0%}; references {refs}")
@@ -419,19 +420,12 @@ def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print)
                    "score": _normalize(success, refs), "seconds": round(seconds, 1),
                    "random_success": refs["random"], "expert_success": refs["expert"],
                    "data_success": data_success})
-    _write_json(path, result)
+    file_utils.write_json_atomic(path, result)
     results.append(result)
     log(f"[{task.name} seed {seed}] {method}: success {success:.0%}, "
         f"score {result['score']:.1f} ({seconds:.0f}s)")
     functional.clear_cache()
   return results
-
-
-def _write_json(path, value):
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(value, f)
-  os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Sequence
 import gin
 
 from pa_rl import action_optimization
+from pa_rl import file_utils
 from pa_rl import runners
 from pa_rl.agents import bc
 from pa_rl.agents import calql
@@ -136,9 +137,4 @@ def write_operative_config(directory: str) -> str:
 
 def _write(directory: str, filename: str, text: str) -> str:
   os.makedirs(directory, exist_ok=True)
-  path = os.path.join(directory, filename)
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    f.write(text)
-  os.replace(tmp, path)
-  return path
+  return file_utils.write_text_atomic(os.path.join(directory, filename), text)

@@ -9,13 +9,14 @@ three minutes on 2 CPU cores.
   python -m pa_rl.binaries.quickstart --workdir=/tmp/pa_rl_quickstart
 """
 
-import json
 import os
 import time
 
 from absl import app
 from absl import flags
 from absl import logging
+
+from pa_rl import file_utils
 
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/pa_rl_quickstart", "Where data and results go.")
 _NUM_STEPS = flags.DEFINE_integer("num_steps", 4000, "Offline PA-RL updates.")
@@ -74,10 +75,7 @@ def main(argv):
              "data_success_rate": data_success, "updates": _NUM_STEPS.value,
              "train_seconds": round(elapsed, 1)}
   result_path = os.path.join(workdir, "quickstart_result.json")
-  tmp = result_path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(summary, f, indent=1)
-  os.replace(tmp, result_path)
+  file_utils.write_json_atomic(result_path, summary)
   print(f"PA-RL (diffusion) success rate on two_routes: {result['success']:.1%} "
         f"(mean return {result['return']:.2f}; {_NUM_STEPS.value} updates in {elapsed:.0f}s)")
   print(f"Results written to {result_path}")

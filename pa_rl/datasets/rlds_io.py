@@ -19,11 +19,12 @@ import os
 import shutil
 import tempfile
 import uuid
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import rlds
 
+from pa_rl import file_utils
 from pa_rl import types
 
 # Importing TensorFlow costs seconds; only the functions that need it do.
@@ -168,7 +169,7 @@ class RLDSWriter:
         description="Episodes collected by pa_rl (RLDS format).")
     self._metadata["num_episodes"] = self._num_episodes
     self._metadata["num_steps"] = self._num_steps
-    _write_json_atomic(os.path.join(self._tmp_dir, _METADATA_FILE), self._metadata)
+    file_utils.write_json_atomic(os.path.join(self._tmp_dir, _METADATA_FILE), self._metadata)
     if os.path.exists(self._output_dir):
       # overwrite=True: move the old dataset aside first so that a crash
       # between the two renames still leaves one complete dataset on disk.
@@ -200,15 +201,6 @@ class RLDSWriter:
     else:
       self.abort()
     return False
-
-
-def _write_json_atomic(path: str, obj: Any) -> None:
-  tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=1)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
 
 
 def validate_episode(steps: Mapping[str, Any], observation_spec: Mapping[str, types.ObsSpec],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Callable, Mapping
 
@@ -10,6 +9,7 @@ from absl import logging
 import numpy as np
 
 from pa_rl import environments
+from pa_rl import file_utils
 from pa_rl import plots
 from pa_rl import progress
 from pa_rl.environments import rendering
@@ -112,7 +112,7 @@ def evaluate(workdir: str,
              "episodes": [{k: None if np.isnan(v) else v for k, v in r.items()}
                           for r in results]}
   result_path = os.path.join(output_dir, f"eval_{step}.json")
-  _write_json(result_path, summary)
+  file_utils.write_json_atomic(result_path, summary)
   files = {"results": result_path}
   title = f"{spec.agent_type} / {spec.policy_type} policy on {env_name} ({spec.phase})"
   curve = plots.learning_curve(workdir, os.path.join(output_dir, "learning_curve.png"), title)
@@ -189,8 +189,3 @@ def _skip_video(reason: str) -> None:
   common.announce(message)
 
 
-def _write_json(path: str, data: Any) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(data, f, indent=1)
-  os.replace(tmp, path)

@@ -14,6 +14,7 @@ import os
 from typing import Any, Mapping
 
 from pa_rl import config_utils
+from pa_rl import file_utils
 from pa_rl.agents import bc
 from pa_rl.agents import calql
 from pa_rl.agents import iql
@@ -212,7 +213,4 @@ def write_spec(workdir: str, spec: ExperimentSpec) -> None:
       raise ValueError(
           f"workdir {workdir} holds another run ({', '.join(changed)} differ from this "
           f"config's); use a new --workdir, or the same config to resume it")
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(new, f, indent=1, sort_keys=True)
-  os.replace(tmp, path)
+  file_utils.write_json_atomic(path, new, sort_keys=True)
