@@ -89,11 +89,16 @@ def _finite(*trees) -> jax.Array:
   return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
 
 
+def _apply(optimizer, params, opt_state, grads):
+  """``(new params, new optimizer state)`` after one optimizer step."""
+  updates, opt_state = optimizer.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), opt_state
+
+
 def _descend(loss_fn, optimizer, params, opt_state, *args):
   """One optimizer step on ``loss_fn(params, *args) -> (loss, metrics)``."""
   (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, *args)
-  updates, opt_state = optimizer.update(grads, opt_state, params)
-  return optax.apply_updates(params, updates), opt_state, loss, metrics, grads
+  return (*_apply(optimizer, params, opt_state, grads), loss, metrics, grads)
 
 
 # Critic rows (members x actions x states) per chunk of a chunked loss: small
@@ -237,9 +242,8 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
       (c_loss, c_metrics), c_grads = _chunked_value_and_grad(
           lambda p, chunk: calql_loss(p, state.critic_target_params, loss_key, chunk),
           state.critic_params, per_example, num_chunks)
-      updates, critic_opt_state = critic_opt.update(c_grads, state.critic_opt_state,
-                                                    state.critic_params)
-      critic_params = optax.apply_updates(state.critic_params, updates)
+      critic_params, critic_opt_state = _apply(critic_opt, state.critic_params,
+                                               state.critic_opt_state, c_grads)
       c_metrics = {**c_metrics, **extra}
     else:
       critic_params, critic_opt_state, c_loss, c_metrics, c_grads = _descend(
