@@ -10,12 +10,13 @@ name.
 from __future__ import annotations
 
 import os
-import uuid
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from pa_rl import file_utils
 
 
 class TrainingState(NamedTuple):
@@ -44,18 +45,7 @@ def save_checkpoint(path: str, tree: Any, metadata: dict[str, Any] | None = None
   arrays = {f"leaf_{i:05d}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
   for key, value in (metadata or {}).items():
     arrays[f"meta_{key}"] = np.asarray(value)
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}")
-  try:
-    with open(tmp, "wb") as f:
-      np.savez(f, **arrays)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
+  file_utils.write_atomic(path, lambda f: np.savez(f, **arrays), binary=True)
 
 
 class CheckpointError(ValueError):
