@@ -39,7 +39,8 @@ import numpy as np
 
 from pa_rl import file_utils
 
-TASKS = ("two_routes", "pointmaze_medium", "pointmaze_large", "pointmaze_multitask")
+TASKS = ("two_routes", "pointmaze_medium", "pointmaze_large", "pointmaze_multitask",
+         "halfcheetah_medium", "halfcheetah_medium_replay")
 METHODS = ("gaussian_bc", "diffusion_bc", "autoregressive_bc", "iql", "calql",
            "parl_diffusion", "parl_autoregressive", "parl_diffusion_online")
 LABELS = {
@@ -77,6 +78,9 @@ class Task:
     online_episodes: online fine-tuning budget (episodes).
     presets: the `pa_rl.agents.presets` settings (name -> dict).
     n_step: TD backup length (sparse long-horizon tasks propagate faster).
+    metric: what an evaluation measures: ``"success"`` (rate, goal tasks) or
+      ``"return"`` (mean episode return, locomotion). Results store it under
+      the ``success`` keys either way.
   """
   name: str
   envs: tuple[str, ...]
@@ -89,6 +93,7 @@ class Task:
   online_episodes: int
   presets: dict[str, Any]
   n_step: int = 1
+  metric: str = "success"
 
 
 def _task(name: str, quick: bool) -> Task:
@@ -112,8 +117,26 @@ def _task(name: str, quick: bool) -> Task:
                  "autoregressive": presets.AUTOREGRESSIVE,
                  "critic": presets.POINTMAZE_CRITIC, "rl": presets.POINTMAZE_PARL,
                  "online": presets.POINTMAZE_ONLINE}, presets.POINTMAZE_N_STEP)
+  elif name.startswith("halfcheetah"):
+    kind = name[len("halfcheetah_"):]
+    task = Task(name, ("HalfCheetah-v5",), {"kind": kind, **presets.CHEETAH_SAC,
+                                            "num_episodes": presets.CHEETAH_MEDIUM_EPISODES},
+                presets.CHEETAH_DISCOUNT, dict(presets.CHEETAH_STEPS), 5, 3, 1, 0,
+                {"diffusion": presets.CHEETAH_DIFFUSION, "gaussian": presets.CHEETAH_GAUSSIAN,
+                 "autoregressive": presets.AUTOREGRESSIVE, "critic": presets.CHEETAH_CRITIC,
+                 "rl": presets.CHEETAH_PARL, "online": {},
+                 "sac": {"gaussian": presets.CHEETAH_SAC_GAUSSIAN,
+                         "critic": presets.CHEETAH_SAC_CRITIC}},
+                metric="return")
   else:
     raise ValueError(f"task={name!r} is unknown; choose one of: {', '.join(TASKS)}")
+  if quick and task.metric == "return":
+    task = dataclasses.replace(
+        task, envs=(_register_time_limited(task.envs[0], 100),),
+        data={**task.data, "num_steps": 300, "start_steps": 100, "snapshot_every": 100,
+              "num_episodes": 2, "batch_size": 32},
+        presets={**task.presets, "sac": {"gaussian": {"hidden_sizes": (16,)},
+                                         "critic": {"hidden_sizes": (16,), "ensemble_size": 2}}})
   if quick:
     tiny = {"hidden_dim": 16, "num_blocks": 1, "num_diffusion_steps": 2, "time_dim": 8}
     task = dataclasses.replace(
@@ -142,6 +165,17 @@ def _register_pointmaze(size: str) -> str:
     environments.register_environment(
         name, lambda seed=0, **kw: environments.make_environment(
             f"PointMaze_{size}-v3", seed=seed, max_episode_steps=steps, **kw))
+  return name
+
+
+def _register_time_limited(base: str, steps: int) -> str:
+  """``<base>_T<steps>``: ``base`` with a shorter episode (quick checks)."""
+  from pa_rl import environments  # pylint: disable=g-import-not-at-top
+  name = f"{base}_T{steps}"
+  if name not in environments.registered_environments():
+    environments.register_environment(
+        name, lambda seed=0, **kw: environments.make_environment(
+            base, seed=seed, max_episode_steps=steps, **kw))
   return name
 
 
@@ -267,19 +301,27 @@ def _eval_envs(task: Task, seed: int) -> list[dm_env.Environment]:
 
 def _success(task: Task, seed: int, make_actor: Callable[[dm_env.Environment, int], Any],
              episodes: int) -> float:
-  """Success rate over ``episodes`` episodes per task id (mean over tasks)."""
+  """The task's metric (success rate or mean return) over ``episodes``
+  episodes per task id (mean over tasks)."""
   from pa_rl.agents import evaluation  # pylint: disable=g-import-not-at-top
   rates = []
   for i, env in enumerate(_eval_envs(task, seed)):
-    rates.append(evaluation.evaluate(make_actor(env, i), env, episodes)["success"])
+    rates.append(evaluation.evaluate(make_actor(env, i), env, episodes)[task.metric])
     env.close()
   return float(np.mean(rates))
 
 
-def _references(task: Task, seed: int, episodes: int) -> dict[str, float]:
+def _references(task: Task, seed: int, episodes: int, workdir: str) -> dict[str, float]:
+  """Random and expert on the evaluation episodes; the locomotion expert is
+  the final SAC policy (its mode)."""
   from pa_rl import environments  # pylint: disable=g-import-not-at-top
   out = {}
   for kind in ("random", "expert"):
+    if kind == "expert" and task.metric == "return":
+      expert = _sac_policies(task, workdir)["final"]
+      out[kind] = _success(task, seed, _agent_actor(expert, seed), episodes)
+      continue
+
     def make(env, i, kind=kind):
       inner = env.environment if isinstance(env, WithTaskId) else env
       return ScriptedActor(environments.make_behaviour_policy(
@@ -296,6 +338,12 @@ def _dataset(task: Task, workdir: str, seed: int):
   """Collects (once per seed) and loads the task's mixed-quality data."""
   import pa_rl as ljx  # pylint: disable=g-import-not-at-top
   from pa_rl.datasets import collection  # pylint: disable=g-import-not-at-top
+  if task.metric == "return":
+    paths, data_return = _locomotion_data(task, workdir)
+    dataset = ljx.OfflineDataset.load_from_paths(paths, normalize=True, seed=seed,
+                                                 discount=task.discount, n_step=task.n_step,
+                                                 task_ids=None)
+    return dataset, data_return
   paths, stats = [], []
   for i, env_name in enumerate(task.envs):
     path = os.path.join(workdir, "data", f"seed{seed}_{i}")
@@ -311,6 +359,110 @@ def _dataset(task: Task, workdir: str, seed: int):
                                                discount=task.discount, n_step=task.n_step)
   data_success = float(np.mean([s["success_rate"] or 0.0 for s in stats]))
   return dataset, data_success
+
+
+def _sac_agent(task: Task, meta, seed: int):
+  import pa_rl as ljx  # pylint: disable=g-import-not-at-top
+  p = task.presets["sac"]
+  policy = ljx.create_policy_model("gaussian", seed, meta, p["gaussian"])
+  critic = ljx.create_q_critic("ensemble", seed + 1, meta, p["critic"])
+  return ljx.create_agent("sac", policy, critic, seed + 2,
+                          {"batch_size": task.data["batch_size"], "discount": task.discount})
+
+
+def _sac_policies(task: Task, workdir: str) -> dict[str, Any]:
+  """The locomotion behaviour policies. Trains SAC once (shared by every
+  dataset kind and seed; cached in ``<workdir>/../<env>_sac``), saving a
+  snapshot and the episodes played since the last one every
+  ``snapshot_every`` steps. Returns ``{"final": agent, "medium": agent,
+  "info": dict}``."""
+  from pa_rl import environments  # pylint: disable=g-import-not-at-top
+  from pa_rl.agents import evaluation  # pylint: disable=g-import-not-at-top
+  from pa_rl.agents import state as state_lib  # pylint: disable=g-import-not-at-top
+  from pa_rl.datasets import collection  # pylint: disable=g-import-not-at-top
+  from pa_rl.datasets import rlds_io  # pylint: disable=g-import-not-at-top
+  d = task.data
+  sac_dir = os.path.join(os.path.dirname(os.path.abspath(workdir)),
+                         f"{task.envs[0]}_sac_{d['num_steps']}")
+  info_path = os.path.join(sac_dir, "sac.json")
+  env = environments.make_environment(task.envs[0], seed=0)
+  meta = collection.shape_meta_for(env)
+  if not os.path.exists(info_path):
+    os.makedirs(sac_dir, exist_ok=True)
+    eval_env = environments.make_environment(task.envs[0], seed=30_000)
+    snapshots, curve, start = [], [], time.time()
+
+    def new_writer():
+      return rlds_io.RLDSWriter(
+          os.path.join(sac_dir, f"episodes_{len(snapshots)}"),
+          collection.observation_specs(env), meta.action_dim, meta.normalizer.action_low,
+          meta.normalizer.action_high, env_name=task.envs[0], overwrite=True,
+          extra_metadata={"policy": "sac"})
+    writer = [new_writer()]
+
+    def on_episode(index, stats, steps, agent):
+      writer[0].add_episode(steps, {"task_id": 0, "success": False, "policy": "sac"})
+      curve.append((stats["env_steps"], stats["return"]))
+      print(f"[sac] episode {index}: return {stats['return']:.0f} "
+            f"({stats['env_steps']} steps, {time.time() - start:.0f}s)", flush=True)
+      due = (len(snapshots) + 1) * d["snapshot_every"]
+      if stats["env_steps"] >= min(due, d["num_steps"]):
+        episodes_dir = writer[0].close()
+        score = evaluation.evaluate(evaluation.make_actor(agent, seed=0), eval_env,
+                                    2)[task.metric]
+        path = os.path.join(sac_dir, f"snapshot_{stats['env_steps']}.npz")
+        state_lib.save_checkpoint(path, agent.state, {"env_steps": stats["env_steps"]})
+        snapshots.append({"env_steps": stats["env_steps"], "return": score, "path": path,
+                          "episodes_dir": episodes_dir})
+        print(f"[sac] snapshot at {stats['env_steps']} steps: eval return {score:.0f}",
+              flush=True)
+        writer[0] = new_writer()
+
+    evaluation.train_online(_sac_agent(task, meta, seed=0), env, num_steps=d["num_steps"],
+                            seed=0, start_steps=d["start_steps"], on_episode=on_episode)
+    writer[0].abort()  # Nothing was played after the last snapshot.
+    eval_env.close()
+    final = snapshots[-1]["return"]
+    medium = min(snapshots[:-1] or snapshots,
+                 key=lambda s: abs(s["return"] - d["medium_fraction"] * final))
+    file_utils.write_json_atomic(info_path, {
+        "snapshots": snapshots, "final": snapshots[-1], "medium": medium,
+        "train_curve": curve, "seconds": round(time.time() - start, 1)})
+  with open(info_path) as f:
+    info = json.load(f)
+  out = {"info": info}
+  for name in ("final", "medium"):
+    agent = _sac_agent(task, meta, seed=0)
+    state, _ = state_lib.load_checkpoint(info[name]["path"], agent.state)
+    out[name] = agent.replace(state=state)
+  env.close()
+  return out
+
+
+def _locomotion_data(task: Task, workdir: str) -> tuple[list[str], float]:
+  """``medium``: episodes of the medium SAC snapshot (policy samples);
+  ``medium_replay``: SAC's own episodes up to that snapshot (random warm-up
+  included). Returns the dataset paths and the data's mean episode return."""
+  from pa_rl.agents import evaluation  # pylint: disable=g-import-not-at-top
+  from pa_rl.datasets import collection  # pylint: disable=g-import-not-at-top
+  policies = _sac_policies(task, workdir)
+  info = policies["info"]
+  if task.data["kind"] == "medium":
+    path = os.path.join(workdir, "data", "medium")
+    stats_path = path + ".json"
+    if not os.path.exists(stats_path):
+      stat = collection.collect(
+          task.envs[0], path, policy="sac_medium", num_episodes=task.data["num_episodes"],
+          seed=0, overwrite=True, behaviour=evaluation.AgentBehaviour(policies["medium"], seed=0))
+      file_utils.write_json_atomic(stats_path, stat)
+    with open(stats_path) as f:
+      return [path], float(json.load(f)["mean_return"])
+  if task.data["kind"] == "medium_replay":
+    last = info["medium"]["env_steps"]
+    snapshots = [s for s in info["snapshots"] if s["env_steps"] <= last]
+    returns = [r for steps, r in info["train_curve"] if steps <= last]
+    return [s["episodes_dir"] for s in snapshots], float(np.mean(returns))
+  raise ValueError(f"unknown locomotion data kind {task.data['kind']!r}")
 
 
 def _make_agent(task: Task, method: str, meta, seed: int):
@@ -392,10 +544,11 @@ def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print)
   dataset, data_success = _dataset(task, workdir, seed)
   ref_path = os.path.join(workdir, f"references_seed{seed}.json")
   if not os.path.exists(ref_path):
-    file_utils.write_json_atomic(ref_path, _references(task, seed, task.eval_episodes))
+    file_utils.write_json_atomic(ref_path,
+                                 _references(task, seed, task.eval_episodes, workdir))
   with open(ref_path) as f:
     refs = json.load(f)
-  log(f"[{task.name} seed {seed}] data success {data_success:.0%}; references {refs}")
+  log(f"[{task.name} seed {seed}] data {task.metric} {data_success:.3g}; references {refs}")
   results = []
   agents = {}
   for method in methods:
@@ -422,7 +575,7 @@ def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print)
                    "data_success": data_success})
     file_utils.write_json_atomic(path, result)
     results.append(result)
-    log(f"[{task.name} seed {seed}] {method}: success {success:.0%}, "
+    log(f"[{task.name} seed {seed}] {method}: {task.metric} {success:.3g}, "
         f"score {result['score']:.1f} ({seconds:.0f}s)")
     functional.clear_cache()
   return results
@@ -443,11 +596,13 @@ def write_report(task: Task, results: list[dict], results_dir: str, note: str = 
   prefix = os.path.join(results_dir, task.name)
   columns = ["method", "seed", "updates", "success", "score", "random_success",
              "expert_success", "data_success", "seconds"]
+  # The ``success`` fields hold the task's metric (success rate or return).
+  header = [c.replace("success", task.metric) for c in columns]
   with open(prefix + ".csv", "w", newline="") as f:
-    writer = csv.DictWriter(f, columns, extrasaction="ignore")
-    writer.writeheader()
+    writer = csv.writer(f)
+    writer.writerow(header)
     for r in results:
-      writer.writerow(r)
+      writer.writerow([r.get(c, "") for c in columns])
   methods = [m for m in METHODS if any(r["method"] == m for r in results)]
   summary = {}
   lines = [f"# Learning results: {task.name}", "",
@@ -460,10 +615,19 @@ def write_report(task: Task, results: list[dict], results_dir: str, note: str = 
   seeds = sorted({r["seed"] for r in results})
   refs = {k: _mean_std([r[k] for r in results if r["method"] == methods[0]])
           for k in ("random_success", "expert_success", "data_success")}
-  lines += [f"References (mean over seeds {seeds}): random policy success "
-            f"{refs['random_success'][0]:.1%}, scripted expert {refs['expert_success'][0]:.1%}, "
-            f"behaviour data {refs['data_success'][0]:.1%}.", "",
-            "| method | updates | success % | normalized score | per seed (score) | train s |",
+  if task.metric == "success":
+    show, column = (lambda v: f"{100 * v:.1f}"), "success %"
+    lines += [f"References (mean over seeds {seeds}): random policy success "
+              f"{refs['random_success'][0]:.1%}, scripted expert "
+              f"{refs['expert_success'][0]:.1%}, behaviour data {refs['data_success'][0]:.1%}.",
+              ""]
+  else:
+    show, column = (lambda v: f"{v:.0f}"), "return"
+    lines += [f"References (mean over seeds {seeds}): random policy return "
+              f"{refs['random_success'][0]:.0f}, expert (final SAC policy) return "
+              f"{refs['expert_success'][0]:.0f}, behaviour data {refs['data_success'][0]:.0f}.",
+              ""]
+  lines += [f"| method | updates | {column} | normalized score | per seed (score) | train s |",
             "|---|---|---|---|---|---|"]
   for m in methods:
     rows = sorted((r for r in results if r["method"] == m), key=lambda r: r["seed"])
@@ -472,8 +636,8 @@ def write_report(task: Task, results: list[dict], results_dir: str, note: str = 
     summary[m] = {"success": success[0], "score": score[0], "score_std": score[1],
                   "seeds": len(rows)}
     per_seed = ", ".join(f"{r['score']:.0f}" for r in rows)
-    lines.append(f"| {LABELS[m]} | {rows[0]['updates']} | {100 * success[0]:.1f} ± "
-                 f"{100 * success[1]:.1f} | {score[0]:.1f} ± {score[1]:.1f} | {per_seed} | "
+    lines.append(f"| {LABELS[m]} | {rows[0]['updates']} | {show(success[0])} ± "
+                 f"{show(success[1])} | {score[0]:.1f} ± {score[1]:.1f} | {per_seed} | "
                  f"{np.mean([r['seconds'] for r in rows]):.0f} |")
   if note:
     lines += ["", note]
@@ -485,6 +649,11 @@ def write_report(task: Task, results: list[dict], results_dir: str, note: str = 
 
 def _describe_data(task: Task) -> str:
   d = task.data
+  if task.metric == "return":
+    what = {"medium": f"{d['num_episodes']} episodes of the medium SAC policy (policy samples)",
+            "medium_replay": "every episode of the SAC run up to the medium snapshot"}
+    return (f"{what.get(d['kind'], d['kind'])}; SAC trained {d['num_steps']} steps "
+            f"({d['start_steps']} random)")
   mix = d.get("mixture")
   if d.get("policy") == "mixed" and mix:
     return (f"{d['num_episodes']} episodes, {mix[0]:.0%} expert / {mix[1]:.0%} noisy expert "
@@ -547,7 +716,9 @@ def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--task", default="pointmaze_medium", choices=TASKS)
   parser.add_argument("--seeds", default="0,1,2")
-  parser.add_argument("--methods", default=",".join(METHODS))
+  parser.add_argument("--methods", default=None,
+                      help="default: all (online fine-tuning only where the task has a "
+                           "budget for it)")
   parser.add_argument("--quick", action="store_true",
                       help="tiny sizes: checks the pipeline end to end in seconds")
   parser.add_argument("--workdir", default=None,
@@ -559,12 +730,15 @@ def main(argv=None):
                       help="rewrite the table from the cached results; train nothing")
   args = parser.parse_args(argv)
   os.environ.setdefault("JAX_PLATFORMS", "cpu")
-  methods = [m for m in args.methods.split(",") if m]
+  task = _task(args.task, args.quick)
+  if args.methods is None:
+    methods = [m for m in METHODS if task.online_episodes or m != "parl_diffusion_online"]
+  else:
+    methods = [m for m in args.methods.split(",") if m]
   unknown = sorted(set(methods) - set(METHODS))
   if unknown:
     raise SystemExit(f"unknown methods {unknown}; choose from: {', '.join(METHODS)}")
   seeds = [int(s) for s in args.seeds.split(",") if s]
-  task = _task(args.task, args.quick)
   workdir = args.workdir or os.path.join(
       "/tmp/pa_rl_learning", task.name + ("_quick" if args.quick else ""))
   results_dir = args.results_dir or (

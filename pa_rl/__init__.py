@@ -25,6 +25,7 @@ _EXPORTS = {
     "IQLAgent": "pa_rl.agents",
     "ImitationAgent": "pa_rl.agents",
     "OfflineRLAgent": "pa_rl.agents",
+    "SACAgent": "pa_rl.agents",
     "create_agent": "pa_rl.agents",
     "to_online": "pa_rl.agents",
     "PAModule": "pa_rl.core",

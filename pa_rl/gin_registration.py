@@ -8,7 +8,7 @@ dataclasses under stable gin names (listed in the README):
   networks.AutoregressivePolicyConfig networks.EnsembleCriticConfig
   networks.DistributionalCriticConfig
   agents.ImitationConfig  agents.IQLConfig  agents.CalQLConfig
-  agents.PARLConfig       agents.ActorCriticConfig
+  agents.PARLConfig       agents.ActorCriticConfig  agents.SACConfig
   agents.ActionOptimizationConfig
 
 Gin files may use the short names (``train_offline.num_steps = 1000``,
@@ -30,6 +30,7 @@ from pa_rl.agents import bc
 from pa_rl.agents import calql
 from pa_rl.agents import iql
 from pa_rl.agents import parl
+from pa_rl.agents import sac
 from pa_rl.networks import configs as network_configs
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
@@ -43,7 +44,8 @@ for _cls in (network_configs.GaussianPolicyConfig, network_configs.DiffusionPoli
              network_configs.DistributionalCriticConfig):
   gin.external_configurable(_cls, module="networks")
 for _cls in (bc.ImitationConfig, iql.IQLConfig, calql.CalQLConfig, parl.PARLConfig,
-             parl.ActorCriticConfig, action_optimization.ActionOptimizationConfig):
+             parl.ActorCriticConfig, sac.SACConfig,
+             action_optimization.ActionOptimizationConfig):
   gin.external_configurable(_cls, module="agents")
 
 

@@ -2,4 +2,4 @@
 
 from pa_rl.agents.functional import (ActorCriticAgent, Agent, CalQLAgent,
                                      DiffusionPolicyRLAgent, IQLAgent, ImitationAgent,
-                                     OfflineRLAgent, AGENT_TYPES, create_agent, to_online)
+                                     OfflineRLAgent, SACAgent, AGENT_TYPES, create_agent, to_online)

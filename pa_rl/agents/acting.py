@@ -159,6 +159,25 @@ def add_batch_axis(obs: Any, shape_meta: types.ShapeMeta) -> tuple[dict[str, Any
   return out, size is None
 
 
+def episode_transitions(steps: Mapping[str, Any], shape_meta: types.ShapeMeta,
+                        discount: float, n_step: int = 1) -> types.Transition:
+  """One episode's RLDS step fields (observation, action, reward, discount,
+  is_terminal; the last step holds the final observation) as (n-step,
+  chunked) transitions in the library's units, ready for a `ReplayBuffer`."""
+  table = transitions_lib.build_table(
+      [{rlds.STEPS: steps}], gamma=discount, n_step=n_step, horizon=shape_meta.action_horizon)
+  chunk = table.actions[table.chunk_index]
+  if shape_meta.action_horizon == 1:
+    chunk = chunk[:, 0]
+  o = table.observations
+  t = types.Transition(
+      observation={k: v[table.obs_index] for k, v in o.items()}, action=chunk,
+      reward=table.reward, discount=table.discount,
+      next_observation={k: v[table.next_index] for k, v in o.items()},
+      mc_return=table.mc_return)
+  return replay_lib.normalize_transition(t, shape_meta.normalizer)
+
+
 class Actor(core.Actor):
   """An Acme `Actor` for any agent: runs in `acme.EnvironmentLoop`.
 
@@ -233,19 +252,7 @@ class Actor(core.Actor):
         rlds.DISCOUNT: np.asarray([d for *_, d in self._episode] + [0.0], np.float32),
         rlds.IS_TERMINAL: np.arange(num) == num - 1 if last.discount == 0 else np.zeros(num, bool),
     }
-    table = transitions_lib.build_table(
-        [{rlds.STEPS: steps}], gamma=self._discount, n_step=self._n_step,
-        horizon=self._meta.action_horizon)
-    chunk = table.actions[table.chunk_index]
-    if self._meta.action_horizon == 1:
-      chunk = chunk[:, 0]
-    o = {k: v for k, v in table.observations.items()}
-    t = types.Transition(
-        observation={k: v[table.obs_index] for k, v in o.items()}, action=chunk,
-        reward=table.reward, discount=table.discount,
-        next_observation={k: v[table.next_index] for k, v in o.items()},
-        mc_return=table.mc_return)
-    return replay_lib.normalize_transition(t, self._normalizer)
+    return episode_transitions(steps, self._meta, self._discount, self._n_step)
 
   def update(self, wait: bool = False) -> None:
     del wait  # Variables are read in-process.

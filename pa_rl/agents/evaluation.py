@@ -12,6 +12,7 @@ from pa_rl import environments
 from pa_rl.agents import acting
 from pa_rl.agents import functional
 from pa_rl.agents import update as update_lib
+from pa_rl.datasets import collection
 from pa_rl.datasets import offline
 from pa_rl.datasets import replay as replay_lib
 
@@ -111,3 +112,91 @@ def finetune_online(agent: functional.Agent, env: dm_env.Environment,
     if on_episode is not None:
       on_episode(episode, stats)
   return holder["agent"], dataset
+
+
+class AgentBehaviour(environments.BehaviourPolicy):
+  """A functional agent as a data-collecting policy (`collection.collect`'s
+  ``behaviour``): a policy sample per step, or the mode with
+  ``evaluation=True``."""
+
+  def __init__(self, agent: functional.Agent, seed: int = 0, evaluation: bool = False):
+    super().__init__(np.random.default_rng(seed))
+    self.actor = make_actor(agent, seed=seed, evaluation=evaluation)
+
+  def begin_episode(self) -> None:
+    self.actor.observe_first(dm_env.restart(None))  # Drops a half-played chunk.
+
+  def select_action(self, observation) -> np.ndarray:
+    return self.actor.select_action(observation)
+
+
+def train_online(agent: functional.Agent, env: dm_env.Environment, *, num_steps: int,
+                 seed: int = 0, start_steps: int = 5_000, utd_ratio: int = 1,
+                 replay_capacity: int = 1_000_000,
+                 on_episode: Callable[[int, dict, dict, functional.Agent], None] | None = None
+                 ) -> functional.Agent:
+  """Online RL from scratch (e.g. a ``"sac"`` agent built on
+  `collection.shape_meta_for(env)`).
+
+  Runs whole episodes until ``num_steps`` environment steps: uniform random
+  actions for the first ``start_steps`` steps, then policy samples. After each
+  episode its transitions go into a `ReplayBuffer` and the agent takes
+  ``utd_ratio`` updates per new transition on uniform replay batches.
+
+  Args:
+    agent: the agent to train (its ``shape_meta`` maps env units to network
+      units; its config gives the batch size and discount).
+    env: the environment.
+    num_steps: environment steps (the last episode is played to its end).
+    seed: seeds the exploration and the replay sampling.
+    start_steps: initial steps of uniform random actions.
+    utd_ratio: updates per environment step.
+    replay_capacity: replay buffer size in transitions.
+    on_episode: ``on_episode(index, stats, steps, agent)`` after each
+      episode's updates; ``stats`` has the return, length, success and
+      environment steps so far, ``steps`` the episode's RLDS step fields (to
+      record it), ``agent`` the agent after those updates (to snapshot it).
+
+  Returns:
+    The trained agent.
+  """
+  if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 1:
+    raise ValueError(f"num_steps must be an int >= 1; got {num_steps!r}")
+  if isinstance(utd_ratio, bool) or not isinstance(utd_ratio, int) or utd_ratio < 1:
+    raise ValueError(f"utd_ratio must be an int >= 1; got {utd_ratio!r}")
+  if start_steps < 0:
+    raise ValueError(f"start_steps must be >= 0; got {start_steps!r}")
+  if agent.critic_model is None:
+    raise ValueError(f"train_online needs an agent with a critic; got {type(agent).__name__}")
+  meta = agent.shape_meta
+  rng = np.random.default_rng(seed)
+  spec = env.action_spec()
+  low = np.broadcast_to(spec.minimum, spec.shape).astype(np.float32)
+  high = np.broadcast_to(spec.maximum, spec.shape).astype(np.float32)
+  buffer = replay_lib.ReplayBuffer.create(meta, replay_capacity, seed=seed)
+  holder = {"agent": agent}
+  policy = AgentBehaviour(agent, seed=seed)
+  policy.actor = make_actor(agent, seed=seed, evaluation=False,
+                            get_agent=lambda: holder["agent"])
+  discount = getattr(agent.config, "discount", 0.99)
+  env_steps, episode = 0, 0
+  while env_steps < num_steps:
+    explore = env_steps < start_steps
+    policy.begin_episode()
+    select = (lambda _: rng.uniform(low, high).astype(np.float32)) if explore else (
+        policy.select_action)
+    steps, summary = collection.run_episode(env, select)
+    buffer = buffer.insert(acting.episode_transitions(steps, meta, discount))
+    env_steps += summary["length"]
+    for _ in range(summary["length"] * utd_ratio):
+      buffer, batch = buffer.sample(holder["agent"].config.batch_size)
+      state, _ = holder["agent"].functions.update(holder["agent"].state, batch)
+      holder["agent"] = holder["agent"].replace(state=state)
+    policy.actor.update()
+    if on_episode is not None:
+      stats = {"return": summary["return"], "length": float(summary["length"]),
+               "success": float(summary["success"]) if summary["has_success"] else float("nan"),
+               "env_steps": env_steps, "random_actions": explore}
+      on_episode(episode, stats, steps, holder["agent"])
+    episode += 1
+  return holder["agent"]

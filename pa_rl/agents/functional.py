@@ -28,6 +28,7 @@ from pa_rl.agents.bc import config as bc_config
 from pa_rl.agents.calql import config as calql_config
 from pa_rl.agents.iql import config as iql_config
 from pa_rl.agents.parl import config as parl_config
+from pa_rl.agents.sac import config as sac_config
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +201,11 @@ class CalQLAgent(Agent):
   """Cal-QL critic with a SAC-style Gaussian policy (a baseline)."""
 
 
+class SACAgent(Agent):
+  """Online SAC with a Gaussian policy (trains behaviour policies, e.g. for
+  the locomotion datasets; see `pa_rl.agents.evaluation.train_online`)."""
+
+
 class OfflineRLAgent(Agent):
   """PA-RL offline: critic + action optimization + distillation, any policy."""
 
@@ -226,6 +232,7 @@ AGENT_TYPES = {
                      lambda c: update_lib.Objective(c.critic_objective, "distill")),
     "actor_critic": (ActorCriticAgent, parl_config.ActorCriticConfig,
                      lambda c: update_lib.Objective(c.critic_objective, "distill")),
+    "sac": (SACAgent, sac_config.SACConfig, lambda c: update_lib.Objective("sac", "sac")),
 }
 
 
@@ -265,8 +272,8 @@ def create_agent(agent_type: str, policy: models.PolicyModel,
   """Creates an agent from a policy and a critic.
 
   Args:
-    agent_type: imitation, offline_rl, diffusion_rl, actor_critic, iql or
-      calql.
+    agent_type: imitation, offline_rl, diffusion_rl, actor_critic, iql,
+      calql or sac.
     policy: from `create_policy_model`.
     critic: from `create_q_critic` (None for imitation).
     seed: seeds the agent's update randomness.

@@ -51,6 +51,20 @@ def iql_critic_loss(critic: base.CriticNetwork, params: Any, target_params: Any,
   return q_loss + v_loss, {**_namespaced(metrics), "critic/v_loss": v_loss, "critic/v_mean": v.mean()}
 
 
+def sac_critic_loss(critic: base.CriticNetwork, params: Any, target_params: Any,
+                    key: jax.Array, batch: types.Transition, next_actions: jax.Array,
+                    next_log_prob: jax.Array, entropy_alpha: float) -> tuple[jax.Array, dict]:
+  """SAC (Haarnoja et al., 2018): every member regressed onto
+  ``r + gamma (min_subset Q_target(s', a') - alpha log pi(a'|s'))`` with
+  ``a' ~ pi(s')``."""
+  soft_value = (critic.target_q(target_params, key, batch.next_observation, next_actions)
+                - entropy_alpha * next_log_prob)
+  target = td_target(batch, soft_value)
+  loss, metrics = critic.loss(params, batch.observation, batch.action, target)
+  return loss, {**_namespaced(metrics), "critic/target": target.mean(),
+                "critic/next_log_prob": next_log_prob.mean()}
+
+
 def calql_critic_loss(critic: base.CriticNetwork, params: Any, target_params: Any,
                       key: jax.Array, batch: types.Transition, next_actions: jax.Array,
                       policy_actions: jax.Array, next_policy_actions: jax.Array,

@@ -43,3 +43,24 @@ POINTMAZE_ONLINE = {"policy_lr": 1e-4, "online_fraction": 0.5}
 POINTMAZE_ONLINE_EPISODES = 20
 # Fixed goal cells (row, col) of the Medium maze, one per task id.
 POINTMAZE_MULTITASK_GOALS = ((1, 1), (1, 6), (6, 6))
+
+# HalfCheetah-v5 locomotion. The behaviour policies come from an online SAC
+# run of the library's own "sac" agent (fixed entropy weight 0.2): "medium"
+# is the snapshot whose return is nearest 40% of the final policy's (D4RL's
+# medium policies score ~40% of its experts), "medium_replay" every episode
+# SAC played up to that snapshot (random warm-up included).
+CHEETAH_SAC = {"num_steps": 50_000, "start_steps": 5_000, "snapshot_every": 5_000,
+               "medium_fraction": 0.4, "batch_size": 256}
+CHEETAH_SAC_GAUSSIAN = {"hidden_sizes": (256, 256)}
+CHEETAH_SAC_CRITIC = {"hidden_sizes": (256, 256), "ensemble_size": 2}
+CHEETAH_MEDIUM_EPISODES = 50
+CHEETAH_DISCOUNT = 0.99
+CHEETAH_STEPS = {"bc": 3000, "rl": 5000}
+CHEETAH_DIFFUSION = {"hidden_dim": 128, "num_blocks": 2, "num_diffusion_steps": 5,
+                     "time_dim": 16}
+CHEETAH_GAUSSIAN = {"hidden_sizes": (256, 256)}
+CHEETAH_CRITIC = {"hidden_sizes": (256, 256), "ensemble_size": 2}
+CHEETAH_PARL = {"batch_size": 256, "critic_lr": 3e-4, "tau": 0.005,
+                "discount": CHEETAH_DISCOUNT, "num_cql_actions": 4,
+                "action_optimization": {"num_samples": 16, "top_k": 4, "num_steps": 1,
+                                        "step_size": 0.1}}

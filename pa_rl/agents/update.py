@@ -27,7 +27,7 @@ from pa_rl.agents import losses
 from pa_rl.agents import state as state_lib
 from pa_rl.networks import base
 
-CRITIC_OBJECTIVES = ("none", "iql", "calql")
+CRITIC_OBJECTIVES = ("none", "iql", "calql", "sac")
 POLICY_OBJECTIVES = ("bc", "awr", "sac", "distill")
 UpdateFn = Callable[[state_lib.TrainingState, types.Transition],
                     tuple[state_lib.TrainingState, dict[str, jax.Array]]]
@@ -38,7 +38,8 @@ class Objective:
   """What an agent optimizes.
 
   Attributes:
-    critic: ``"none"``, ``"iql"`` or ``"calql"``.
+    critic: ``"none"``, ``"iql"``, ``"calql"`` or ``"sac"`` (soft TD
+      targets from policy samples; online SAC).
     policy: ``"bc"`` (own loss on data actions), ``"awr"`` (IQL's
       advantage-weighted own loss), ``"sac"`` (reparameterized Q - entropy;
       Gaussian only), or ``"distill"`` (PA-RL: own loss on optimized actions).
@@ -160,6 +161,9 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
   if objective.critic == "iql" and critic.value is None:
     raise ValueError("IQL needs a critic with a state-value head; build the critic with "
                      "config {'value_head': True}")
+  if (objective.critic == "sac" or objective.policy == "sac") and policy.log_prob is None:
+    raise ValueError(f"the SAC objective needs a policy with a log-density; policy kind "
+                     f"{policy.kind!r} has none (use the gaussian policy)")
   policy_opt = make_optimizer(config.policy_lr, config.grad_clip)
   critic_opt = (make_optimizer(config.critic_lr, config.grad_clip)
                 if critic is not None else None)
@@ -179,6 +183,16 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
                                      batch.next_observation, next_actions)
       return losses.iql_critic_loss(critic, params, state.critic_target_params, key, batch,
                                     config.expectile, next_value)
+    if objective.critic == "sac":
+      sample_key, target_key = jax.random.split(key)
+      next_actions = policy.sample(state.policy_params, sample_key, batch.next_observation,
+                                   1)[:, 0]
+      next_log_prob = policy.log_prob(state.policy_params, batch.next_observation,
+                                      next_actions)
+      return losses.sac_critic_loss(
+          critic, params, state.critic_target_params, target_key, batch,
+          jax.lax.stop_gradient(next_actions), jax.lax.stop_gradient(next_log_prob),
+          config.entropy_alpha)
     raise AssertionError("Cal-QL runs through calql_inputs and calql_loss")
 
   def calql_inputs(state, batch, key):

@@ -26,6 +26,20 @@ def observation_specs(env: dm_env.Environment) -> dict[str, types.ObsSpec]:
   return out
 
 
+def shape_meta_for(env: dm_env.Environment) -> types.ShapeMeta:
+  """The `ShapeMeta` of an environment, for agents trained without a dataset
+  (online from scratch): observations as given, actions mapped from the
+  spec's bounds to [-1, 1]."""
+  action_spec = env.action_spec()
+  low = np.broadcast_to(action_spec.minimum, action_spec.shape).astype(np.float32).ravel()
+  high = np.broadcast_to(action_spec.maximum, action_spec.shape).astype(np.float32).ravel()
+  if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low)):
+    raise ValueError(f"the action spec needs finite bounds with high > low; got low={low}, "
+                     f"high={high}")
+  return types.ShapeMeta(observations=observation_specs(env), action_dim=int(low.size),
+                         normalizer=types.Normalizer({}, {}, low, high))
+
+
 def _as_dict(observation) -> dict[str, np.ndarray]:
   if isinstance(observation, dict):
     return observation
@@ -82,7 +96,7 @@ def run_episode(env: dm_env.Environment, select_action: Callable[[Any], np.ndarr
 def collect(env_name: str, output_dir: str, *, policy: str = "expert",
             num_episodes: int = 100, seed: int = 0, noise_std: float = 0.3,
             task_id: int = 0, overwrite: bool = False,
-            mixture: Any = None) -> dict[str, Any]:
+            mixture: Any = None, behaviour: Any = None) -> dict[str, Any]:
   """Collects ``num_episodes`` episodes into an RLDS dataset at ``output_dir``.
 
   Args:
@@ -96,6 +110,9 @@ def collect(env_name: str, output_dir: str, *, policy: str = "expert",
     overwrite: replace an existing dataset at ``output_dir``.
     mixture: for ``mixed``: probabilities of expert, noisy and random
       episodes (default 0.4, 0.3, 0.3).
+    behaviour: a `BehaviourPolicy` to collect with instead of the ``policy``
+      kind (e.g. a trained agent, `pa_rl.agents.evaluation.AgentBehaviour`);
+      ``policy`` then only names it in the metadata.
 
   Returns:
     Summary statistics: episodes, steps, mean return, success rate.
@@ -103,8 +120,11 @@ def collect(env_name: str, output_dir: str, *, policy: str = "expert",
   if num_episodes < 1:
     raise ValueError(f"num_episodes must be >= 1; got {num_episodes}")
   env = environments.make_environment(env_name, seed=seed)
-  behaviour = environments.make_behaviour_policy(
-      env_name, env, kind=policy, seed=seed, noise_std=noise_std, mixture=mixture)
+  if behaviour is None:
+    behaviour = environments.make_behaviour_policy(
+        env_name, env, kind=policy, seed=seed, noise_std=noise_std, mixture=mixture)
+  elif not isinstance(behaviour, environments.BehaviourPolicy):
+    raise TypeError(f"behaviour must be a BehaviourPolicy; got {type(behaviour).__name__}")
   action_spec = env.action_spec()
   writer = rlds_io.RLDSWriter(
       output_dir, observation_specs(env), int(np.prod(action_spec.shape)),

@@ -22,9 +22,9 @@ def _config(agent_type):
   config = dict(tiny.AGENT_CONFIG)
   if agent_type in ("imitation",):
     config = {"batch_size": 8}
-  elif agent_type in ("iql", "calql"):
+  elif agent_type in ("iql", "calql", "sac"):
     config.pop("action_optimization")
-    if agent_type == "iql":
+    if agent_type != "calql":
       config.pop("num_cql_actions")
   return config
 
@@ -36,6 +36,7 @@ CASES = [(a, p, c) for a in ("imitation", "offline_rl", "actor_critic", "iql", "
          and not (a == "calql" and p != "gaussian")]
 CASES += [("diffusion_rl", "diffusion", c) for c in ("ensemble", "distributional")]
 CASES += [("offline_rl", "gaussian", "ensemble-iql")]
+CASES += [("sac", "gaussian", c) for c in ("ensemble", "distributional")]
 
 
 @pytest.mark.parametrize("agent_type, policy_type, critic_type", CASES)

@@ -75,3 +75,18 @@ def test_calql_loss_by_hand(calibrate):
   cql = np.sum(np.mean(lse - q_data, axis=1))
   assert float(metrics["critic/td_loss"]) == pytest.approx(td, rel=1e-6)
   assert float(loss) == pytest.approx(td + 0.5 * cql, rel=1e-5)
+
+
+def test_sac_critic_loss_by_hand():
+  next_actions = jnp.array([[1.0], [0.0]])
+  next_log_prob = jnp.array([-1.0, 2.0])
+  loss, metrics = losses.sac_critic_loss(_critic(), PARAMS, PARAMS, jax.random.PRNGKey(0),
+                                         BATCH, next_actions, next_log_prob,
+                                         entropy_alpha=0.5)
+  # Soft value at s': min_e(w_e a' + x') - 0.5 log pi = min(4, 5) + 0.5 = 4.5 and
+  # min(4, 4) - 1 = 3. Targets: 1 + 0.9 * 4.5 = 5.05 and 0 + 0 * 3 = 0 (terminal).
+  # Q(s, a): member 1 (1.5, 1.5), member 2 (2.0, 1.0).
+  expected = ((1.5 - 5.05) ** 2 + 1.5 ** 2) / 2 + ((2.0 - 5.05) ** 2 + 1.0 ** 2) / 2
+  assert float(loss) == pytest.approx(expected, rel=1e-6)
+  assert float(metrics["critic/target"]) == pytest.approx((5.05 + 0.0) / 2)
+  assert float(metrics["critic/next_log_prob"]) == pytest.approx(0.5)
