@@ -134,7 +134,7 @@ def _task(name: str, quick: bool) -> Task:
     task = dataclasses.replace(
         task, envs=(_register_time_limited(task.envs[0], 100),),
         data={**task.data, "num_steps": 300, "start_steps": 100, "snapshot_every": 100,
-              "num_episodes": 2, "batch_size": 32},
+              "batch_size": 32},
         presets={**task.presets, "sac": {"gaussian": {"hidden_sizes": (16,)},
                                          "critic": {"hidden_sizes": (16,), "ensemble_size": 2}}})
   if quick:

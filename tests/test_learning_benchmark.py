@@ -2,6 +2,7 @@
 references, online fine-tuning, table, CSV, plot) with tiny sizes."""
 
 import csv
+import json
 import os
 
 from benchmarks import learning
@@ -36,3 +37,28 @@ def test_quick_mode_writes_a_complete_table(tmp_path):
   again = learning.main(["--quick", "--task=two_routes", "--seeds=0", f"--workdir={workdir}",
                          f"--results_dir={results}"])
   assert again == summary
+
+
+def test_quick_locomotion_trains_its_own_behaviour_policies(tmp_path):
+  workdir, results = str(tmp_path / "work" / "hc"), str(tmp_path / "results")
+  summary = learning.main(["--quick", "--task=halfcheetah_medium", "--seeds=0",
+                           "--methods=gaussian_bc", f"--workdir={workdir}",
+                           f"--results_dir={results}"])
+  assert list(summary) == ["gaussian_bc"]
+  # SAC ran once, beside the task's workdir: a snapshot per 100 steps, and
+  # the episodes played before each.
+  sac = json.load(open(os.path.join(tmp_path, "work", "HalfCheetah-v5_T100_sac_300",
+                                    "sac.json")))
+  assert [s["env_steps"] for s in sac["snapshots"]] == [100, 200, 300]
+  assert len(sac["train_curve"]) == 3 and sac["final"] == sac["snapshots"][-1]
+  assert sac["medium"] in sac["snapshots"][:-1]
+  with open(os.path.join(results, "halfcheetah_medium.csv")) as f:
+    (row,) = list(csv.DictReader(f))
+  # Returns, not success rates; 0 = random, 100 = the final SAC policy.
+  ret, rand, expert = (float(row[k]) for k in ("return", "random_return", "expert_return"))
+  assert abs(float(row["score"]) - 100 * (ret - rand) / (expert - rand)) < 1e-6
+  table = open(os.path.join(results, "halfcheetah_medium.md")).read()
+  assert "| method | updates | return |" in table and "final SAC policy" in table
+  # medium: the medium snapshot's own episodes (quick: 12 of 100 steps).
+  data = json.load(open(os.path.join(workdir, "data", "medium.json")))
+  assert data["episodes"] == 12 and data["transitions"] == 1200
