@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -81,6 +82,13 @@ def _cases(sizes: dict) -> dict:
                          update_lib.Objective("iql", "awr")),
       "diffusion BC + IQL critic": ("diffusion", iql_critic, iql_config.IQLConfig(),
                                     update_lib.Objective("iql", "bc")),
+      # The reference implementations' own sizes: 2 critics without LayerNorm.
+      "diffusion BC + IQL critic (2 critics, no LN)": (
+          "diffusion", {**iql_critic, "ensemble_size": 2, "layer_norm": False},
+          iql_config.IQLConfig(), update_lib.Objective("iql", "bc")),
+      "Cal-QL (gaussian, 2 critics, no LN)": (
+          "gaussian", {**sizes["critic"], "ensemble_size": 2, "layer_norm": False},
+          calql_config.CalQLConfig(), update_lib.Objective("calql", "sac")),
       "Cal-QL (gaussian, 2 critics)": (
           "gaussian", {**sizes["critic"], "ensemble_size": 2}, calql_config.CalQLConfig(),
           update_lib.Objective("calql", "sac")),
@@ -121,8 +129,9 @@ class _Table:
   def __init__(self, yard: float):
     self.yard = yard
 
-  def row(self, name: str, rate: float, unit: str = "updates/s"):
-    print(f"  {name:44s} {rate:10.2f} {unit:10s} {rate / self.yard:8.4f}", flush=True)
+  def row(self, name: str, rate: float, unit: str = "updates/s", flops: float | None = None):
+    achieved = "" if flops is None else f"   {flops * rate / 1e9:6.1f} GFLOP/s"
+    print(f"  {name:44s} {rate:10.2f} {unit:10s} {rate / self.yard:8.4f}{achieved}", flush=True)
 
   def latency(self, name: str, seconds: float):
     rate = 1.0 / seconds
@@ -153,6 +162,10 @@ def main(argv=None):
         f"obs {OBS_DIM}, act {ACT_DIM}, {'QUICK sizes' if args.quick else 'reference sizes'}")
   print(f"yardstick (256x256 MLP adam step): {yard_before:.0f} steps/s "
         "(ratio column = figure / yardstick)")
+  peak = yardstick.matmul_gflops(seconds=yard_seconds / 3)
+  print(f"matmul 8192x256 @ 256x256 (float32): {peak:.0f} GFLOP/s; the last column is the "
+        "update's own rate (XLA's FLOP count; only for updates without loops, whose "
+        "bodies XLA counts once)")
   table = _Table(yard_before)
   print(f"  {'':44s} {'figure':>10s} {'unit':10s} {'/ yardstick':>8s}")
 
@@ -169,7 +182,7 @@ def main(argv=None):
       holder["state"] = single(holder["state"], batch)[0]
       return holder["state"]
 
-    table.row(name, _rate(run_single, seconds))
+    table.row(name, _rate(run_single, seconds), flops=_flops(single, state, batch))
     # Fusing matters where one update is short next to a dispatch; the quick
     # run keeps one fused case to stay short (compiling dominates it).
     heavy = name.startswith("PA-RL") or "10 critics" in name
@@ -197,6 +210,19 @@ def main(argv=None):
   yard_after = yardstick.mlp_adam_steps_per_second(seconds=yard_seconds)
   print(f"yardstick again: {yard_after:.0f} steps/s (before: {yard_before:.0f}; "
         "a large change means the machine's load changed during the run)")
+
+
+def _flops(jitted, *args) -> float | None:
+  """XLA's FLOP count of one call, or None when the program has loops of
+  its own (scans, fori_loops: XLA counts a loop body once); the random
+  number generator's loops, which carry only integers, are ignored."""
+  compiled = jitted.lower(*args).compile()
+  for line in compiled.as_text().splitlines():
+    if " while(" in line and re.search(r"\b(f32|bf16|f16)\[", line.split(" while(")[0]):
+      return None
+  analysis = compiled.cost_analysis()
+  analysis = analysis[0] if isinstance(analysis, list) else analysis
+  return float(analysis.get("flops", 0.0)) or None
 
 
 def _act_latency(table, meta, sizes, critic_config, seconds):

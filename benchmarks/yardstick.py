@@ -33,3 +33,20 @@ def mlp_adam_steps_per_second(batch_size: int = 256, obs_dim: int = 17, act_dim:
     jax.block_until_ready(state)
     count += 20
   return count / (time.perf_counter() - start)
+
+
+def matmul_gflops(rows: int = 8192, width: int = 256, seconds: float = 1.0) -> float:
+  """GFLOP/s of one ``[rows, width] @ [width, width]`` float32 product: the
+  machine's practical compute rate at the widths our networks use (the MLP
+  yardstick is dominated by per-step overheads, big updates by FLOPs)."""
+  a = jax.random.normal(jax.random.PRNGKey(0), (rows, width))
+  b = jax.random.normal(jax.random.PRNGKey(1), (width, width))
+  product = jax.jit(lambda a, b: a @ b)
+  jax.block_until_ready(product(a, b))
+  count, start = 0, time.perf_counter()
+  while time.perf_counter() - start < seconds:
+    for _ in range(20):
+      out = product(a, b)
+    jax.block_until_ready(out)
+    count += 20
+  return 2.0 * rows * width * width * count / (time.perf_counter() - start) / 1e9
