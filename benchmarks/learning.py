@@ -610,8 +610,9 @@ def write_report(task: Task, results: list[dict], results_dir: str, note: str = 
            f"{_describe_data(task)}; discount {task.discount}, {task.n_step}-step TD targets. "
            f"Final evaluation: {task.eval_episodes} episodes per seed"
            f"{' and task' if len(task.envs) > 1 else ''}.", "",
-           "Normalized score: 0 = uniform random actions, 100 = the scripted expert, "
-           "both measured on the same evaluation episodes as the methods.", ""]
+           "Normalized score: 0 = uniform random actions, 100 = "
+           f"{'the scripted expert' if task.metric == 'success' else 'the final SAC policy'}"
+           ", both measured on the same evaluation episodes as the methods.", ""]
   seeds = sorted({r["seed"] for r in results})
   refs = {k: _mean_std([r[k] for r in results if r["method"] == methods[0]])
           for k in ("random_success", "expert_success", "data_success")}
@@ -678,7 +679,8 @@ def _plot(task: Task, results, methods, path):
     mean = values.mean(0)
     line, = ax.plot(steps, mean, "-o", markersize=3, label=LABELS[m])
     ax.fill_between(steps, values.min(0), values.max(0), color=line.get_color(), alpha=0.15)
-  ax.axhline(100, color="k", ls="--", lw=1, label="scripted expert")
+  ax.axhline(100, color="k", ls="--", lw=1,
+             label="scripted expert" if task.metric == "success" else "final SAC policy")
   ax.axhline(0, color="gray", ls=":", lw=1, label="random policy")
   ax.set_xlabel("offline updates")
   ax.set_ylabel("normalized score")
