@@ -117,11 +117,13 @@ def finetune_online(agent: functional.Agent, env: dm_env.Environment,
 class AgentBehaviour(environments.BehaviourPolicy):
   """A functional agent as a data-collecting policy (`collection.collect`'s
   ``behaviour``): a policy sample per step, or the mode with
-  ``evaluation=True``."""
+  ``evaluation=True``. With ``get_agent`` it acts with that agent's newest
+  parameters after each `actor.update()`."""
 
-  def __init__(self, agent: functional.Agent, seed: int = 0, evaluation: bool = False):
+  def __init__(self, agent: functional.Agent, seed: int = 0, evaluation: bool = False,
+               get_agent: Callable[[], functional.Agent] | None = None):
     super().__init__(np.random.default_rng(seed))
-    self.actor = make_actor(agent, seed=seed, evaluation=evaluation)
+    self.actor = make_actor(agent, seed=seed, evaluation=evaluation, get_agent=get_agent)
 
   def begin_episode(self) -> None:
     self.actor.observe_first(dm_env.restart(None))  # Drops a half-played chunk.
@@ -175,9 +177,7 @@ def train_online(agent: functional.Agent, env: dm_env.Environment, *, num_steps:
   high = np.broadcast_to(spec.maximum, spec.shape).astype(np.float32)
   buffer = replay_lib.ReplayBuffer.create(meta, replay_capacity, seed=seed)
   holder = {"agent": agent}
-  policy = AgentBehaviour(agent, seed=seed)
-  policy.actor = make_actor(agent, seed=seed, evaluation=False,
-                            get_agent=lambda: holder["agent"])
+  policy = AgentBehaviour(agent, seed=seed, get_agent=lambda: holder["agent"])
   discount = getattr(agent.config, "discount", 0.99)
   env_steps, episode = 0, 0
   while env_steps < num_steps:
@@ -186,6 +186,9 @@ def train_online(agent: functional.Agent, env: dm_env.Environment, *, num_steps:
     select = (lambda _: rng.uniform(low, high).astype(np.float32)) if explore else (
         policy.select_action)
     steps, summary = collection.run_episode(env, select)
+    if summary["length"] == 0:
+      raise ValueError("the environment ended an episode at reset (no step taken); "
+                       "train_online needs episodes of at least one step")
     buffer = buffer.insert(acting.episode_transitions(steps, meta, discount))
     env_steps += summary["length"]
     for _ in range(summary["length"] * utd_ratio):

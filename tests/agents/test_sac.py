@@ -2,6 +2,7 @@
 collecting a dataset with a trained agent as the behaviour policy."""
 
 import dm_env
+import jax
 from dm_env import specs
 import numpy as np
 import pytest
@@ -124,3 +125,26 @@ def test_sac_errors_name_the_problem():
       return unbounded
   with pytest.raises(ValueError, match="finite bounds"):
     collection.shape_meta_for(Unbounded())
+
+
+def test_acme_face_sac_learner_and_actor(tmp_path):
+  from pa_rl.agents import sac  # pylint: disable=g-import-not-at-top
+  from pa_rl.testing import fakes  # pylint: disable=g-import-not-at-top
+  from pa_rl.testing import tiny  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / "ds")
+  fakes.write_dataset(path, (8, 8))
+  dataset = ljx.OfflineDataset.load_from_path(path, seed=0)
+  networks = sac.make_networks(dataset.shape_meta, policy_config=tiny.POLICY_CONFIGS["gaussian"],
+                               critic_config=tiny.CRITIC_CONFIGS["ensemble"])
+  builder = sac.SACBuilder(sac.SACConfig(batch_size=8), networks)
+  assert builder.objective_for(builder.config) == sac.learning.OBJECTIVE
+  learner = builder.make_learner(dataset, seed=0)
+  before = learner.get_variables(["critic"])[0]
+  learner.step()
+  after = learner.get_variables(["critic"])[0]
+  assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(before),
+                                                     jax.tree.leaves(after)))
+  actor = builder.make_actor(learner, dataset.shape_meta)
+  obs = {k: np.zeros(v.shape, np.float32) for k, v in dataset.shape_meta.observations.items()}
+  action = actor.select_action(obs)
+  assert action.shape == (dataset.shape_meta.action_dim,) and np.all(np.isfinite(action))
