@@ -157,21 +157,17 @@ def _task(name: str, quick: bool) -> Task:
 
 
 def _register_pointmaze(size: str) -> str:
-  from pa_rl import environments  # pylint: disable=g-import-not-at-top
   from pa_rl.agents import presets  # pylint: disable=g-import-not-at-top
-  name = f"PointMaze_{size}_T{presets.POINTMAZE_TIME_LIMIT[size]}-v3"
-  if name not in environments.registered_environments():
-    steps = presets.POINTMAZE_TIME_LIMIT[size]
-    environments.register_environment(
-        name, lambda seed=0, **kw: environments.make_environment(
-            f"PointMaze_{size}-v3", seed=seed, max_episode_steps=steps, **kw))
-  return name
+  steps = presets.POINTMAZE_TIME_LIMIT[size]
+  return _register_time_limited(f"PointMaze_{size}-v3", steps,
+                                f"PointMaze_{size}_T{steps}-v3")
 
 
-def _register_time_limited(base: str, steps: int) -> str:
-  """``<base>_T<steps>``: ``base`` with a shorter episode (quick checks)."""
+def _register_time_limited(base: str, steps: int, name: str | None = None) -> str:
+  """Registers ``name`` (default ``<base>_T<steps>``): ``base`` with episodes
+  of at most ``steps`` steps. Returns the name."""
   from pa_rl import environments  # pylint: disable=g-import-not-at-top
-  name = f"{base}_T{steps}"
+  name = name or f"{base}_T{steps}"
   if name not in environments.registered_environments():
     environments.register_environment(
         name, lambda seed=0, **kw: environments.make_environment(

@@ -171,10 +171,7 @@ def train_online(agent: functional.Agent, env: dm_env.Environment, *, num_steps:
   if agent.critic_model is None:
     raise ValueError(f"train_online needs an agent with a critic; got {type(agent).__name__}")
   meta = agent.shape_meta
-  rng = np.random.default_rng(seed)
-  spec = env.action_spec()
-  low = np.broadcast_to(spec.minimum, spec.shape).astype(np.float32)
-  high = np.broadcast_to(spec.maximum, spec.shape).astype(np.float32)
+  warm_up = environments.RandomPolicy(env.action_spec(), np.random.default_rng(seed))
   buffer = replay_lib.ReplayBuffer.create(meta, replay_capacity, seed=seed)
   holder = {"agent": agent}
   policy = AgentBehaviour(agent, seed=seed, get_agent=lambda: holder["agent"])
@@ -183,8 +180,7 @@ def train_online(agent: functional.Agent, env: dm_env.Environment, *, num_steps:
   while env_steps < num_steps:
     explore = env_steps < start_steps
     policy.begin_episode()
-    select = (lambda _: rng.uniform(low, high).astype(np.float32)) if explore else (
-        policy.select_action)
+    select = warm_up.select_action if explore else policy.select_action
     steps, summary = collection.run_episode(env, select)
     if summary["length"] == 0:
       raise ValueError("the environment ended an episode at reset (no step taken); "

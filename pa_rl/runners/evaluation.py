@@ -187,5 +187,3 @@ def _skip_video(reason: str) -> None:
   message = f"Skipping the rollout video: {reason}."
   logging.warning("%s", message)
   common.announce(message)
-
-
