@@ -39,7 +39,8 @@ import numpy as np
 
 from pa_rl import file_utils
 
-TASKS = ("two_routes", "pointmaze_medium", "pointmaze_large", "pointmaze_multitask",
+TASKS = ("two_routes", "pointmaze_medium", "pointmaze_medium_segments", "pointmaze_large",
+         "pointmaze_large_segments", "pointmaze_multitask",
          "halfcheetah_medium", "halfcheetah_medium_replay")
 METHODS = ("gaussian_bc", "diffusion_bc", "autoregressive_bc", "iql", "calql",
            "parl_diffusion", "parl_autoregressive", "parl_diffusion_online")
@@ -105,14 +106,18 @@ def _task(name: str, quick: bool) -> Task:
                  "autoregressive": presets.AUTOREGRESSIVE, "critic": presets.CRITIC,
                  "rl": presets.PARL, "online": presets.TWO_ROUTES_ONLINE})
   elif name.startswith("pointmaze"):
-    size = "Large" if name == "pointmaze_large" else "Medium"
+    size = "Large" if name.startswith("pointmaze_large") else "Medium"
+    segments = name.endswith("_segments")
+    data = presets.POINTMAZE_SEGMENTS_DATA if segments else presets.POINTMAZE_DATA
+    online = (presets.POINTMAZE_SEGMENTS_ONLINE_EPISODES if segments
+              else presets.POINTMAZE_ONLINE_EPISODES)
     if name == "pointmaze_multitask":
       envs = tuple(_register_goal_task(i, cell)
                    for i, cell in enumerate(presets.POINTMAZE_MULTITASK_GOALS))
     else:
       envs = (_register_pointmaze(size),)
-    task = Task(name, envs, dict(presets.POINTMAZE_DATA), presets.POINTMAZE_DISCOUNT,
-                dict(presets.POINTMAZE_STEPS), 50, 5, 20, presets.POINTMAZE_ONLINE_EPISODES,
+    task = Task(name, envs, dict(data), presets.POINTMAZE_DISCOUNT,
+                dict(presets.POINTMAZE_STEPS), 50, 5, 20, online,
                 {"diffusion": presets.DIFFUSION, "gaussian": presets.GAUSSIAN,
                  "autoregressive": presets.AUTOREGRESSIVE,
                  "critic": presets.POINTMAZE_CRITIC, "rl": presets.POINTMAZE_PARL,
@@ -653,8 +658,12 @@ def _describe_data(task: Task) -> str:
             f"({d['start_steps']} random)")
   mix = d.get("mixture")
   if d.get("policy") == "mixed" and mix:
-    return (f"{d['num_episodes']} episodes, {mix[0]:.0%} expert / {mix[1]:.0%} noisy expert "
-            f"(noise std {d.get('noise_std')}) / {mix[2]:.0%} random")
+    parts = [f"{mix[0]:.0%} expert", f"{mix[1]:.0%} noisy expert", f"{mix[2]:.0%} random"]
+    if len(mix) > 3:
+      parts.append(f"{mix[3]:.0%} random goal segments")
+    parts = [p for p, m in zip(parts, mix) if m > 0]
+    return (f"{d['num_episodes']} episodes, {' / '.join(parts)} "
+            f"(noise std {d.get('noise_std')})")
   return f"{d.get('num_episodes')} episodes of the {d.get('policy')} policy"
 
 

@@ -30,6 +30,11 @@ POINTMAZE_TIME_LIMIT = {"Medium": 250, "Large": 400}
 # episodes; the random ones are the longest, so most transitions are noise.
 POINTMAZE_DATA = {"policy": "mixed", "num_episodes": 300, "noise_std": 1.0,
                   "mixture": (0.2, 0.3, 0.5)}
+# D4RL maze2d style: the waypoint expert with noise and random goal
+# segments (`make_behaviour_policy(kind="segments")`) -- purposeful actions
+# everywhere, often leading away from the task's goal.
+POINTMAZE_SEGMENTS_DATA = {"policy": "mixed", "num_episodes": 300, "noise_std": 0.5,
+                           "mixture": (0.2, 0.3, 0.0, 0.5)}
 POINTMAZE_DISCOUNT = 0.99
 POINTMAZE_STEPS = {"bc": 3000, "rl": 5000}
 POINTMAZE_CRITIC = {"hidden_sizes": (128, 128), "ensemble_size": 2}
@@ -41,6 +46,7 @@ POINTMAZE_PARL = {**PARL, "discount": POINTMAZE_DISCOUNT, "tau": 0.01,
                                           "step_size": 0.1}}
 POINTMAZE_ONLINE = {"policy_lr": 1e-4, "online_fraction": 0.5}
 POINTMAZE_ONLINE_EPISODES = 20
+POINTMAZE_SEGMENTS_ONLINE_EPISODES = 40
 # Fixed goal cells (row, col) of the Medium maze, one per task id.
 POINTMAZE_MULTITASK_GOALS = ((1, 1), (1, 6), (6, 6))
 

@@ -11,16 +11,18 @@ from absl import logging
 from pa_rl.datasets import collection
 
 _ENV = flags.DEFINE_string("env", "two_routes", "Environment name (see README).")
-_POLICY = flags.DEFINE_enum("policy", "expert", ["expert", "noisy", "random", "mixed"],
-                            "Behaviour policy.")
+_POLICY = flags.DEFINE_enum("policy", "expert", ["expert", "noisy", "random", "segments",
+                                                  "mixed"], "Behaviour policy.")
 _NUM_EPISODES = flags.DEFINE_integer("num_episodes", 100, "Episodes to collect.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Dataset directory to write.",
                                   required=True)
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the environment and the policy.")
-_NOISE_STD = flags.DEFINE_float("noise_std", 0.3, "Action noise of the noisy policy.")
+_NOISE_STD = flags.DEFINE_float("noise_std", 0.3,
+                                "Action noise of the noisy and segments policies.")
 _TASK_ID = flags.DEFINE_integer("task_id", 0, "Task id stored with each episode.")
 _MIXTURE = flags.DEFINE_list("mixture", None, "For --policy=mixed: probabilities of expert, "
-                             "noisy and random episodes, e.g. 0.2,0.3,0.5.")
+                             "noisy, random and (optionally) random goal segments "
+                             "episodes, e.g. 0.2,0.3,0.5 or 0.2,0.3,0,0.5.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing dataset.")
 
 

@@ -102,14 +102,16 @@ def collect(env_name: str, output_dir: str, *, policy: str = "expert",
   Args:
     env_name: a name `environments.make_environment` knows.
     output_dir: where the dataset directory goes (written atomically).
-    policy: behaviour policy kind: expert, noisy, random or mixed.
+    policy: behaviour policy kind: expert, noisy, random, segments or mixed
+      (see `environments.make_behaviour_policy`).
     num_episodes: episodes to collect.
     seed: seeds the environment and the behaviour policy.
-    noise_std: Gaussian noise of the ``noisy`` policy (and ``mixed``'s).
+    noise_std: Gaussian noise of the ``noisy`` and ``segments`` policies
+      (and ``mixed``'s).
     task_id: stored in every episode's metadata (multi-task data).
     overwrite: replace an existing dataset at ``output_dir``.
-    mixture: for ``mixed``: probabilities of expert, noisy and random
-      episodes (default 0.4, 0.3, 0.3).
+    mixture: for ``mixed``: probabilities of expert, noisy, random and
+      (optionally) segments episodes (default 0.4, 0.3, 0.3).
     behaviour: a `BehaviourPolicy` to collect with instead of the ``policy``
       kind (e.g. a trained agent, `pa_rl.agents.evaluation.AgentBehaviour`);
       ``policy`` then only names it in the metadata.

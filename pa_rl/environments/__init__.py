@@ -13,6 +13,7 @@ termination with discount 0, truncation (time limit) with discount 1.
 """
 
 from pa_rl.environments.behaviour import BehaviourPolicy
+from pa_rl.environments.behaviour import GoalSegmentsPolicy
 from pa_rl.environments.behaviour import MixedPolicy
 from pa_rl.environments.behaviour import NoisyPolicy
 from pa_rl.environments.behaviour import RandomPolicy
@@ -35,6 +36,7 @@ __all__ = [
     "BehaviourPolicy",
     "DMControlWrapper",
     "GymnasiumWrapper",
+    "GoalSegmentsPolicy",
     "MixedPolicy",
     "NoisyPolicy",
     "RandomPolicy",

@@ -20,9 +20,11 @@ from pa_rl.environments import maze_expert
 from pa_rl.environments import success as success_lib
 from pa_rl.environments import two_routes
 
-KINDS = ("expert", "noisy", "random", "mixed")
+KINDS = ("expert", "noisy", "random", "segments", "mixed")
+# The components of "mixed", in the order of a sequence ``mixture``.
+MIXTURE_NAMES = ("expert", "noisy", "random", "segments")
 # Default per-episode probabilities of (expert, noisy, random) for "mixed".
-DEFAULT_MIXTURE = (0.4, 0.3, 0.3)
+DEFAULT_MIXTURE = (0.4, 0.3, 0.3, 0.0)
 
 # factory(env, rng) -> BehaviourPolicy, keyed by an fnmatch pattern on names.
 ExpertFactory = Callable[[dm_env.Environment, np.random.Generator],
@@ -128,13 +130,16 @@ def make_behaviour_policy(
       PointMaze's maze layout).
     kind: ``"expert"``; ``"noisy"`` (expert plus Gaussian noise of
       ``noise_std`` times half the action range, clipped); ``"random"``
-      (uniform over the bounds); ``"mixed"`` (each episode, one of expert,
-      noisy and random, drawn with the ``mixture`` probabilities).
+      (uniform over the bounds); ``"segments"`` (D4RL maze2d style: the
+      expert drives segment by segment to the task's goal or to a random
+      goal of the task, with the noisy policy's noise; experts with a
+      ``sample_goal`` method only, e.g. PointMaze's); ``"mixed"`` (each
+      episode, one of those, drawn with the ``mixture`` probabilities).
     seed: seeds every random choice of the policy.
-    noise_std: noise scale of the noisy policy.
-    mixture: probabilities of (expert, noisy, random) for ``"mixed"``, as a
-      sequence or a dict with those keys (missing keys count 0); defaults
-      to `DEFAULT_MIXTURE`.
+    noise_std: noise scale of the noisy and segments policies.
+    mixture: probabilities of (expert, noisy, random[, segments]) for
+      ``"mixed"``, as a sequence or a dict with those keys (missing keys
+      count 0); defaults to `DEFAULT_MIXTURE`.
 
   Returns:
     The policy. Call ``begin_episode()`` at every reset.
@@ -157,7 +162,7 @@ def make_behaviour_policy(
     return random_policy
   if kind == "mixed":
     probabilities = _mixture_probabilities(mixture)
-    if probabilities[0] + probabilities[1] == 0:
+    if probabilities[0] + probabilities[1] + probabilities[3] == 0:
       # Random only: works for tasks without an expert, too.
       return behaviour.MixedPolicy({"random": random_policy}, [1.0],
                                    mixture_rng)
@@ -167,13 +172,27 @@ def make_behaviour_policy(
   noisy = behaviour.NoisyPolicy(expert, action_spec, noise_std, noise_rng)
   if kind == "noisy":
     return noisy
-  return behaviour.MixedPolicy(
-      {"expert": expert, "noisy": noisy, "random": random_policy},
-      probabilities, mixture_rng)
+  if kind == "segments":
+    return _segments(env_name, expert, action_spec, noise_std, seed)
+  components = {"expert": expert, "noisy": noisy, "random": random_policy}
+  if probabilities[3] > 0:
+    # A fresh expert: the segments component changes the goal it is shown.
+    components["segments"] = _segments(
+        env_name, make_expert(env_name, env, expert_rng), action_spec, noise_std, seed)
+  return behaviour.MixedPolicy(components, probabilities[:len(components)], mixture_rng)
 
 
-def _mixture_probabilities(mixture) -> tuple[float, float, float]:
-  names = ("expert", "noisy", "random")
+def _segments(env_name, expert, action_spec, noise_std, seed):
+  if not hasattr(expert, "sample_goal"):
+    raise ValueError(
+        f"kind='segments' needs an expert that can draw random goals (a sample_goal "
+        f"method); the expert of {env_name!r} ({type(expert).__name__}) has none")
+  rng = np.random.default_rng([seed, 1])
+  return behaviour.GoalSegmentsPolicy(expert, expert.sample_goal, action_spec, noise_std, rng)
+
+
+def _mixture_probabilities(mixture) -> tuple[float, float, float, float]:
+  names = MIXTURE_NAMES
   if mixture is None:
     return DEFAULT_MIXTURE
   if isinstance(mixture, Mapping):
@@ -183,11 +202,11 @@ def _mixture_probabilities(mixture) -> tuple[float, float, float]:
                        f"valid keys: {', '.join(names)}")
     mixture = [mixture.get(name, 0.0) for name in names]
   values = tuple(float(p) for p in mixture)
-  if len(values) != 3 or min(values) < 0 or sum(values) <= 0:
+  if len(values) not in (3, 4) or min(values) < 0 or sum(values) <= 0:
     raise ValueError(
-        f"mixture={mixture!r} must be 3 non-negative probabilities with a "
-        "positive sum, for (expert, noisy, random)")
-  return values
+        f"mixture={mixture!r} must be 3 or 4 non-negative probabilities with a "
+        "positive sum, for (expert, noisy, random[, segments])")
+  return values + (0.0,) * (4 - len(values))
 
 
 def _find_expert(env_name: str) -> ExpertFactory | None:

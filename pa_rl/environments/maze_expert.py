@@ -64,6 +64,11 @@ class PointMazeExpert(behaviour.BehaviourPolicy):
     action = self.kp * (waypoint - position) - self.kd * velocity
     return np.clip(action, self._low, self._high).astype(np.float32)
 
+  def sample_goal(self, rng: np.random.Generator) -> np.ndarray:
+    """The centre of a free cell drawn uniformly (random goal segments)."""
+    cells = np.argwhere(self._free)
+    return self._centre(tuple(int(v) for v in cells[rng.integers(len(cells))]))
+
   def waypoint(self, position: np.ndarray, goal: np.ndarray) -> np.ndarray:
     """Where to head from ``position`` to reach ``goal``."""
     cell = self._cell(position)

@@ -106,3 +106,93 @@ def test_noisy_policy_scales_noise_to_the_action_range():
   deltas = np.stack([noisy.select_action(obs) - clean for _ in range(2000)])
   assert abs(deltas[:, 0].std() - 0.1) < 0.01
   assert np.all(deltas[:, 1] <= 1e-6)  # clipped at the upper bound
+
+
+def test_segments_policy_heads_for_random_goals_and_the_task_goal():
+  name = "PointMaze_Medium-v3"
+  env = environments.make_environment(name, seed=0)
+  policy = environments.make_behaviour_policy(name, env, kind="segments", seed=0,
+                                              noise_std=0.0)
+  assert isinstance(policy, environments.GoalSegmentsPolicy)
+  expert = policy.expert
+  timestep = env.reset()
+  policy.begin_episode()
+  goal = timestep.observation["desired_goal"]
+  targets, lengths, length = [], [], 0
+  for _ in range(400):
+    action = policy.select_action(timestep.observation)
+    length += 1
+    shown = dict(timestep.observation)
+    if policy.target is not None:
+      shown["desired_goal"] = policy.target
+    # Without noise the action is the expert's for the segment's goal.
+    np.testing.assert_allclose(action, expert.select_action(shown), atol=1e-6)
+    if not targets or targets[-1] is not policy.target:
+      if targets and targets[-1] is not None:  # a random segment ended
+        lengths.append(length - 1)
+      targets.append(policy.target)
+      length = 1
+    timestep = env.step(action)
+    if timestep.last():
+      timestep = env.reset()
+      policy.begin_episode()
+      goal = timestep.observation["desired_goal"]
+  random_goals = [t for t in targets if t is not None]
+  assert random_goals and len(random_goals) < len(targets)  # both kinds of segment
+  # Random goals are centres of free cells.
+  for target in random_goals:
+    cell = expert._cell(target)
+    assert expert._is_free(cell)
+    np.testing.assert_allclose(expert._centre(cell), target)
+  assert len({tuple(t) for t in random_goals}) > 1
+  assert goal.shape == (2,)
+  # Random segments last 25-75 steps (or until the episode ends).
+  assert lengths and max(lengths) <= 75 and np.median(lengths) >= 25
+
+
+def test_segments_data_is_mixed_quality():
+  name = "PointMaze_Medium-v3"
+  env = environments.make_environment(name, seed=0)
+  rates = {}
+  for kind in ("expert", "segments"):
+    policy = environments.make_behaviour_policy(name, env, kind=kind, seed=1,
+                                                noise_std=0.3)
+    successes = []
+    for _ in range(20):
+      _episode(env, policy)
+      successes.append(environments.episode_success(env))
+    rates[kind] = np.mean(successes)
+  assert rates["expert"] >= 0.9
+  assert 0.1 <= rates["segments"] <= rates["expert"] - 0.15
+
+
+def test_segments_in_a_mixture_and_errors():
+  name = "PointMaze_UMaze-v3"
+  env = environments.make_environment(name, seed=0)
+  policy = environments.make_behaviour_policy(
+      name, env, kind="mixed", mixture={"expert": 1.0, "segments": 1.0}, seed=0)
+  picks = set()
+  for _ in range(40):
+    policy.begin_episode()
+    picks.add(policy.current)
+  assert picks == {"expert", "segments"}
+  assert isinstance(policy.policies["segments"], environments.GoalSegmentsPolicy)
+  # Three probabilities keep meaning (expert, noisy, random): no segments.
+  three = environments.make_behaviour_policy(name, env, kind="mixed",
+                                             mixture=(0.2, 0.3, 0.5))
+  assert set(three.policies) == {"expert", "noisy", "random"}
+  with pytest.raises(ValueError, match="mixture.*3 or 4"):
+    environments.make_behaviour_policy(name, env, kind="mixed", mixture=(1, 0, 0, 0, 1))
+  two_routes = environments.make_environment("two_routes")
+  with pytest.raises(ValueError, match="sample_goal.*TwoRoutesExpert"):
+    environments.make_behaviour_policy("two_routes", two_routes, kind="segments")
+  expert = policy.policies["expert"]
+  with pytest.raises(ValueError, match="segment_steps"):
+    environments.GoalSegmentsPolicy(expert, expert.sample_goal, env.action_spec(), 0.1,
+                                    np.random.default_rng(0), segment_steps=(5, 2))
+  with pytest.raises(ValueError, match="goal_probability"):
+    environments.GoalSegmentsPolicy(expert, expert.sample_goal, env.action_spec(), 0.1,
+                                    np.random.default_rng(0), goal_probability=1.5)
+  segments = policy.policies["segments"]
+  with pytest.raises(KeyError, match="desired_goal"):
+    segments.select_action({"observation": np.zeros(4)})
