@@ -62,3 +62,17 @@ def test_quick_locomotion_trains_its_own_behaviour_policies(tmp_path):
   # medium: the medium snapshot's own episodes (quick: 12 of 100 steps).
   data = json.load(open(os.path.join(workdir, "data", "medium.json")))
   assert data["episodes"] == 12 and data["transitions"] == 1200
+
+
+def test_quick_pointmaze_segments_data(tmp_path):
+  workdir, results = str(tmp_path / "work"), str(tmp_path / "results")
+  summary = learning.main(["--quick", "--task=pointmaze_medium_segments", "--seeds=0",
+                           "--methods=gaussian_bc", f"--workdir={workdir}",
+                           f"--results_dir={results}"])
+  assert list(summary) == ["gaussian_bc"]
+  stats = json.load(open(os.path.join(workdir, "data", "seed0_0.json")))
+  assert stats["episodes"] == 12 and 0.0 < stats["success_rate"] <= 1.0
+  table = open(os.path.join(results, "pointmaze_medium_segments.md")).read()
+  assert "20% expert / 30% noisy expert / 50% random goal segments (noise std 0.5)" in table
+  full = learning._task("pointmaze_medium_segments", quick=False)
+  assert full.data["mixture"] == (0.2, 0.3, 0.0, 0.5) and full.online_episodes == 40
