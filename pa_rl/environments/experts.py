@@ -23,7 +23,8 @@ from pa_rl.environments import two_routes
 KINDS = ("expert", "noisy", "random", "segments", "mixed")
 # The components of "mixed", in the order of a sequence ``mixture``.
 MIXTURE_NAMES = ("expert", "noisy", "random", "segments")
-# Default per-episode probabilities of (expert, noisy, random) for "mixed".
+# Default per-episode probabilities of (expert, noisy, random, segments) for
+# "mixed".
 DEFAULT_MIXTURE = (0.4, 0.3, 0.3, 0.0)
 
 # factory(env, rng) -> BehaviourPolicy, keyed by an fnmatch pattern on names.
@@ -176,7 +177,7 @@ def make_behaviour_policy(
     return _segments(env_name, expert, action_spec, noise_std, seed)
   components = {"expert": expert, "noisy": noisy, "random": random_policy}
   if probabilities[3] > 0:
-    # A fresh expert: the segments component changes the goal it is shown.
+    # Its own expert, so no per-episode state is shared with the others.
     components["segments"] = _segments(
         env_name, make_expert(env_name, env, expert_rng), action_spec, noise_std, seed)
   return behaviour.MixedPolicy(components, probabilities[:len(components)], mixture_rng)
