@@ -32,12 +32,18 @@ class AgentVariableSource(core.VariableSource):
 
 def make_actor(agent: functional.Agent, *, seed: int = 0, evaluation: bool = True,
                guidance_scale: float = 0.0, on_episode_end=None,
-               get_agent: Callable[[], functional.Agent] | None = None) -> acting.Actor:
-  """An Acme actor that acts like ``agent.act`` (reads ``get_agent()`` on update)."""
+               get_agent: Callable[[], functional.Agent] | None = None,
+               n_step: int = 1, discount: float | None = None) -> acting.Actor:
+  """An Acme actor that acts like ``agent.act`` (reads ``get_agent()`` on update).
+
+  ``on_episode_end`` receives each finished episode's transitions, with
+  ``n_step``-step rewards discounted by ``discount`` (default: the agent's).
+  """
+  if discount is None:
+    discount = getattr(agent.config, "discount", 0.99)
   return acting.Actor(agent.functions.act, AgentVariableSource(get_agent or (lambda: agent)),
                       agent.shape_meta, seed=seed, evaluation=evaluation,
-                      guidance_scale=guidance_scale,
-                      discount=getattr(agent.config, "discount", 0.99),
+                      guidance_scale=guidance_scale, discount=discount, n_step=n_step,
                       on_episode_end=on_episode_end)
 
 
@@ -88,6 +94,8 @@ def finetune_online(agent: functional.Agent, env: dm_env.Environment,
   fine-tuning learning rate), then alternates: one exploration episode with
   action optimization, its transitions into a `ReplayBuffer`, and
   ``utd_ratio`` updates per new transition on mixed offline/online batches.
+  Online transitions are built like the dataset's (its ``n_step`` and
+  ``discount``), so every batch holds backups of one kind.
   """
   agent = functional.to_online(agent, config)
   config = agent.config
@@ -95,7 +103,8 @@ def finetune_online(agent: functional.Agent, env: dm_env.Environment,
   pending = []
   holder = {"agent": agent}
   actor = make_actor(agent, seed=seed, evaluation=False, on_episode_end=pending.append,
-                     get_agent=lambda: holder["agent"])
+                     get_agent=lambda: holder["agent"], n_step=dataset.n_step,
+                     discount=dataset.discount)
   for episode in range(num_episodes):
     stats = run_episode(env, actor)
     new_transitions = 0

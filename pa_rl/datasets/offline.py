@@ -80,11 +80,15 @@ class OfflineDataset:
       normalization statistics used to store the data.
     key: the PRNG key the next `sample` call uses.
     metadata: the dataset's sidecar metadata (environment name, bounds...).
+    discount: the gamma its n-step rewards and Monte-Carlo returns use.
+    n_step: its TD backup length (online transitions mixed in should match).
   """
   data: Mapping[str, Any]
   shape_meta: types.ShapeMeta
   key: jax.Array
   metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  discount: float = 0.99
+  n_step: int = 1
 
   @property
   def size(self) -> int:
@@ -177,7 +181,8 @@ class OfflineDataset:
     num_tasks = 0 if task_ids is None else int(max(task_ids)) + 1
     return cls.from_table(transitions_lib.concatenate_tables(tables), normalize=normalize,
                           seed=seed, action_horizon=action_horizon, num_tasks=num_tasks,
-                          metadata=metas[0] if len(metas) == 1 else {"datasets": metas})
+                          metadata=metas[0] if len(metas) == 1 else {"datasets": metas},
+                          discount=discount, n_step=n_step)
 
   @classmethod
   def from_episodes(cls, episodes: Sequence[Mapping[str, Any]], normalize: bool = True,
@@ -195,12 +200,14 @@ class OfflineDataset:
               "action_high": np.asarray(action_high).tolist()}
     num_tasks = 0 if task_ids is None else int(max(task_ids)) + 1
     return cls.from_table(table, normalize=normalize, seed=seed,
-                          action_horizon=action_horizon, num_tasks=num_tasks, metadata=meta)
+                          action_horizon=action_horizon, num_tasks=num_tasks, metadata=meta,
+                          discount=discount, n_step=n_step)
 
   @classmethod
   def from_table(cls, table: transitions_lib.TransitionTable, *, normalize: bool, seed: int,
                  action_horizon: int, num_tasks: int,
-                 metadata: Mapping[str, Any]) -> "OfflineDataset":
+                 metadata: Mapping[str, Any], discount: float = 0.99,
+                 n_step: int = 1) -> "OfflineDataset":
     observations = dict(table.observations)
     specs = {}
     for key, value in observations.items():
@@ -234,4 +241,4 @@ class OfflineDataset:
         "mc_return": jnp.asarray(table.mc_return, jnp.float32),
     }
     return cls(data=data, shape_meta=shape_meta, key=jax.random.PRNGKey(seed),
-               metadata=dict(metadata))
+               metadata=dict(metadata), discount=float(discount), n_step=int(n_step))
