@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import io
 import json
 import os
 import time
@@ -109,15 +110,14 @@ def _task(name: str, quick: bool) -> Task:
     size = "Large" if name.startswith("pointmaze_large") else "Medium"
     segments = name.endswith("_segments")
     data = presets.POINTMAZE_SEGMENTS_DATA if segments else presets.POINTMAZE_DATA
-    online = (presets.POINTMAZE_SEGMENTS_ONLINE_EPISODES if segments
-              else presets.POINTMAZE_ONLINE_EPISODES)
     if name == "pointmaze_multitask":
       envs = tuple(_register_goal_task(i, cell)
                    for i, cell in enumerate(presets.POINTMAZE_MULTITASK_GOALS))
     else:
       envs = (_register_pointmaze(size),)
     task = Task(name, envs, dict(data), presets.POINTMAZE_DISCOUNT,
-                dict(presets.POINTMAZE_STEPS), 50, 5, 20, online,
+                dict(presets.POINTMAZE_STEPS), 50, 5, 20,
+                presets.POINTMAZE_ONLINE_EPISODES,
                 {"diffusion": presets.DIFFUSION, "gaussian": presets.GAUSSIAN,
                  "autoregressive": presets.AUTOREGRESSIVE,
                  "critic": presets.POINTMAZE_CRITIC, "rl": presets.POINTMAZE_PARL,
@@ -586,6 +586,52 @@ def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print)
 # Reports.
 
 
+# One CSV row per run. The ``success`` fields hold the task's metric (success
+# rate or return) and are named after it; the curves are JSON lists.
+_CSV_COLUMNS = ("method", "seed", "updates", "success", "score", "random_success",
+                "expert_success", "data_success", "seconds", "offline_success", "curve",
+                "online_curve")
+_CSV_JSON = ("curve", "online_curve")
+_CSV_NUMBERS = ("success", "score", "random_success", "expert_success", "data_success",
+                "seconds", "offline_success")
+
+
+def _csv_name(task: Task, column: str) -> str:
+  return column.replace("success", task.metric)
+
+
+def read_csv_results(task: Task, path: str) -> list[dict]:
+  """The runs of an earlier report's ``<task>.csv`` as result dicts (the form
+  `run_seed` returns), for a table over seeds whose cached runs are gone.
+  CSVs written before the curve columns existed give runs without curves.
+
+  Raises:
+    ValueError: the file lacks a column the table needs (e.g. another task's
+      CSV, whose metric differs), or a row's method is unknown.
+  """
+  with open(path, newline="") as f:
+    rows = list(csv.DictReader(f))
+  needed = [_csv_name(task, c) for c in _CSV_COLUMNS[:9]]
+  missing = [c for c in needed if rows and c not in rows[0]]
+  if missing:
+    raise ValueError(f"{path} lacks the columns {missing} of a {task.name} report "
+                     f"(metric {task.metric!r})")
+  results = []
+  for row in rows:
+    if row["method"] not in METHODS:
+      raise ValueError(f"{path}: unknown method {row['method']!r}")
+    result = {"method": row["method"], "seed": int(row["seed"])}
+    updates = row["updates"]
+    result["updates"] = int(updates) if updates.isdigit() else updates
+    for column in _CSV_COLUMNS[3:]:
+      value = row.get(_csv_name(task, column), "")
+      if value == "":
+        continue
+      result[column] = json.loads(value) if column in _CSV_JSON else float(value)
+    results.append(result)
+  return results
+
+
 def _mean_std(values):
   values = np.asarray(values, float)
   return float(np.mean(values)), float(np.std(values))
@@ -595,15 +641,14 @@ def write_report(task: Task, results: list[dict], results_dir: str, note: str = 
   """Writes ``<task>.md``, ``<task>.csv`` and ``<task>_curves.png``."""
   os.makedirs(results_dir, exist_ok=True)
   prefix = os.path.join(results_dir, task.name)
-  columns = ["method", "seed", "updates", "success", "score", "random_success",
-             "expert_success", "data_success", "seconds"]
-  # The ``success`` fields hold the task's metric (success rate or return).
-  header = [c.replace("success", task.metric) for c in columns]
-  with open(prefix + ".csv", "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(header)
-    for r in results:
-      writer.writerow([r.get(c, "") for c in columns])
+  # Written atomically: --previous_csv may name this very file.
+  table = io.StringIO()
+  writer = csv.writer(table)
+  writer.writerow([_csv_name(task, c) for c in _CSV_COLUMNS])
+  for r in results:
+    writer.writerow([json.dumps(r[c]) if c in _CSV_JSON and c in r else r.get(c, "")
+                     for c in _CSV_COLUMNS])
+  file_utils.write_text_atomic(prefix + ".csv", table.getvalue())
   methods = [m for m in METHODS if any(r["method"] == m for r in results)]
   summary = {}
   lines = [f"# Learning results: {task.name}", "",
@@ -643,8 +688,7 @@ def write_report(task: Task, results: list[dict], results_dir: str, note: str = 
                  f"{np.mean([r['seconds'] for r in rows]):.0f} |")
   if note:
     lines += ["", note]
-  with open(prefix + ".md", "w") as f:
-    f.write("\n".join(lines) + "\n")
+  file_utils.write_text_atomic(prefix + ".md", "\n".join(lines) + "\n")
   _plot(task, results, methods, prefix + "_curves.png")
   return summary
 
@@ -689,7 +733,9 @@ def _plot(task: Task, results, methods, path):
   ax.axhline(0, color="gray", ls=":", lw=1, label="random policy")
   ax.set_xlabel("offline updates")
   ax.set_ylabel("normalized score")
-  ax.set_title(f"{task.name}: offline training (mean, min-max over seeds)")
+  seeds = sorted({r["seed"] for r in results if "curve" in r})
+  ax.set_title(f"{task.name}: offline training (mean, min-max over seeds "
+               f"{', '.join(map(str, seeds))})", fontsize=10)
   ax.grid(alpha=0.3)
   ax.legend(fontsize=7)
   if online:
@@ -715,7 +761,7 @@ def _plot(task: Task, results, methods, path):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  file_utils.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100), binary=True)
   plt.close(fig)
 
 
@@ -735,6 +781,9 @@ def main(argv=None):
   parser.add_argument("--note", default="", help="text appended under the table (@path: read it from a file)")
   parser.add_argument("--report_only", action="store_true",
                       help="rewrite the table from the cached results; train nothing")
+  parser.add_argument("--previous_csv", default=None,
+                      help="an earlier report's <task>.csv whose runs join the table (runs "
+                           "of this invocation replace those of the same method and seed)")
   args = parser.parse_args(argv)
   os.environ.setdefault("JAX_PLATFORMS", "cpu")
   task = _task(args.task, args.quick)
@@ -760,16 +809,22 @@ def main(argv=None):
           with open(path) as f:
             results.append(json.load(f))
     seeds = []
-    if not results:
+    if not results and not args.previous_csv:
       raise SystemExit(f"no cached results under {workdir}")
   note = args.note
   if note.startswith("@"):
     with open(note[1:]) as f:
       note = f.read().strip()
+  previous = read_csv_results(task, args.previous_csv) if args.previous_csv else []
+
+  def table_rows():
+    done = {(r["method"], r["seed"]) for r in results}
+    return [r for r in previous if (r["method"], r["seed"]) not in done] + results
+
   for seed in seeds:
     results += run_seed(task, methods, seed, workdir, log=lambda s: print(s, flush=True))
-    write_report(task, results, results_dir, note)
-  summary = write_report(task, results, results_dir, note)
+    write_report(task, table_rows(), results_dir, note)
+  summary = write_report(task, table_rows(), results_dir, note)
   print(json.dumps(summary, indent=1))
   print(f"wrote {results_dir}/{task.name}.md, .csv, _curves.png")
   return summary

@@ -5,6 +5,8 @@ import csv
 import json
 import os
 
+import pytest
+
 from benchmarks import learning
 
 
@@ -37,6 +39,31 @@ def test_quick_mode_writes_a_complete_table(tmp_path):
   again = learning.main(["--quick", "--task=two_routes", "--seeds=0", f"--workdir={workdir}",
                          f"--results_dir={results}"])
   assert again == summary
+
+  # The CSV keeps every run whole (curves included), so a table over more seeds
+  # can be made after the cached runs are gone: seed 1 of one method, joined
+  # with the seed-0 CSV, gives all seed-0 rows plus both seeds of that method.
+  previous = learning.read_csv_results(learning._task("two_routes", quick=True),
+                                       os.path.join(results, "two_routes.csv"))
+  cached = json.load(open(os.path.join(workdir, "gaussian_bc_seed0.json")))
+  (row,) = [r for r in previous if r["method"] == "gaussian_bc"]
+  for key in ("seed", "updates", "success", "score", "curve", "data_success"):
+    assert row[key] == cached[key], key
+  (online,) = [r for r in previous if r["method"] == "parl_diffusion_online"]
+  assert online["online_curve"] and online["updates"] == "+1 episodes"
+  more = str(tmp_path / "more")
+  joined = learning.main(["--quick", "--task=two_routes", "--seeds=1", "--methods=gaussian_bc",
+                          f"--workdir={tmp_path / 'work1'}", f"--results_dir={more}",
+                          f"--previous_csv={os.path.join(results, 'two_routes.csv')}"])
+  assert list(joined) == list(learning.METHODS)
+  assert joined["gaussian_bc"]["seeds"] == 2 and joined["iql"]["seeds"] == 1
+  with open(os.path.join(more, "two_routes.csv")) as f:
+    seeds = [(r["method"], r["seed"]) for r in csv.DictReader(f)]
+  assert len(seeds) == len(learning.METHODS) + 1 and ("gaussian_bc", "1") in seeds
+  # Another task's CSV (a different metric) is refused, naming the columns.
+  with pytest.raises(ValueError, match="return"):
+    learning.read_csv_results(learning._task("halfcheetah_medium", quick=True),
+                              os.path.join(results, "two_routes.csv"))
 
 
 def test_quick_locomotion_trains_its_own_behaviour_policies(tmp_path):

@@ -45,8 +45,7 @@ POINTMAZE_PARL = {**PARL, "discount": POINTMAZE_DISCOUNT, "tau": 0.01,
                   "action_optimization": {"num_samples": 16, "top_k": 4, "num_steps": 1,
                                           "step_size": 0.1}}
 POINTMAZE_ONLINE = {"policy_lr": 1e-4, "online_fraction": 0.5}
-POINTMAZE_ONLINE_EPISODES = 20
-POINTMAZE_SEGMENTS_ONLINE_EPISODES = 40
+POINTMAZE_ONLINE_EPISODES = 40
 # Fixed goal cells (row, col) of the Medium maze, one per task id.
 POINTMAZE_MULTITASK_GOALS = ((1, 1), (1, 6), (6, 6))
 
