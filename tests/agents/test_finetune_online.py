@@ -48,6 +48,7 @@ def test_online_transitions_use_the_datasets_n_step_and_discount(tmp_path, monke
   # or end in a termination): never the 1-step gamma**1 of a full step,
   # unless only one step was left.
   assert np.isclose(discounts[0], 0.8**3) or discounts[0] == 0.0
-  assert set(np.round(discounts, 6)) <= {0.0, round(0.8, 6), round(0.8**2, 6),
-                                         round(0.8**3, 6)}
+  allowed = np.array([0.0, 0.8, 0.8**2, 0.8**3])
+  assert np.all(np.isclose(discounts[:, None], allowed[None]).any(axis=1)), discounts
+  assert np.isclose(discounts, 0.8**3).sum() >= len(discounts) // 2
   assert not np.any(np.isclose(discounts, 0.99))
