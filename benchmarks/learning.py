@@ -592,8 +592,6 @@ _CSV_COLUMNS = ("method", "seed", "updates", "success", "score", "random_success
                 "expert_success", "data_success", "seconds", "offline_success", "curve",
                 "online_curve")
 _CSV_JSON = ("curve", "online_curve")
-_CSV_NUMBERS = ("success", "score", "random_success", "expert_success", "data_success",
-                "seconds", "offline_success")
 
 
 def _csv_name(task: Task, column: str) -> str:
