@@ -592,6 +592,8 @@ _CSV_COLUMNS = ("method", "seed", "updates", "success", "score", "random_success
                 "expert_success", "data_success", "seconds", "offline_success", "curve",
                 "online_curve")
 _CSV_JSON = ("curve", "online_curve")
+# Every report has these (older CSVs lack the later ones).
+_CSV_REQUIRED = _CSV_COLUMNS[:9]
 
 
 def _csv_name(task: Task, column: str) -> str:
@@ -609,7 +611,7 @@ def read_csv_results(task: Task, path: str) -> list[dict]:
   """
   with open(path, newline="") as f:
     rows = list(csv.DictReader(f))
-  needed = [_csv_name(task, c) for c in _CSV_COLUMNS[:9]]
+  needed = [_csv_name(task, c) for c in _CSV_REQUIRED]
   missing = [c for c in needed if rows and c not in rows[0]]
   if missing:
     raise ValueError(f"{path} lacks the columns {missing} of a {task.name} report "
@@ -621,7 +623,7 @@ def read_csv_results(task: Task, path: str) -> list[dict]:
     result = {"method": row["method"], "seed": int(row["seed"])}
     updates = row["updates"]
     result["updates"] = int(updates) if updates.isdigit() else updates
-    for column in _CSV_COLUMNS[3:]:
+    for column in _CSV_COLUMNS[3:]:  # After method, seed and updates.
       value = row.get(_csv_name(task, column), "")
       if value == "":
         continue

@@ -206,8 +206,8 @@ class OfflineDataset:
   @classmethod
   def from_table(cls, table: transitions_lib.TransitionTable, *, normalize: bool, seed: int,
                  action_horizon: int, num_tasks: int,
-                 metadata: Mapping[str, Any], discount: float = 0.99,
-                 n_step: int = 1) -> "OfflineDataset":
+                 metadata: Mapping[str, Any], discount: float,
+                 n_step: int) -> "OfflineDataset":
     observations = dict(table.observations)
     specs = {}
     for key, value in observations.items():
