@@ -494,7 +494,7 @@ def _train(task: Task, method: str, dataset, seed: int, refs: dict[str, float]):
   """Trains one method; returns (agent, final success, curve, seconds)."""
   import jax  # pylint: disable=g-import-not-at-top
   agent = _make_agent(task, method, dataset.shape_meta, seed)
-  num_steps = task.steps["bc" if method.endswith("_bc") else "rl"]
+  num_steps = _budget(task, method)
   every = max(1, num_steps // task.curve_points)
   batch_size = agent.config.batch_size
   curve, start, trained = [], time.time(), 0
@@ -538,6 +538,14 @@ def _normalize(success: float, refs: dict[str, float]) -> float:
   return 100.0 * (success - refs["random"]) / span if span > 0 else float("nan")
 
 
+def _budget(task: Task, method: str) -> int | str:
+  """What a run of ``method`` trains for: offline updates, or the online
+  episodes (the table's ``updates`` column)."""
+  if method == "parl_diffusion_online":
+    return f"+{task.online_episodes} episodes"
+  return task.steps["bc" if method.endswith("_bc") else "rl"]
+
+
 def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print) -> list[dict]:
   """Runs ``methods`` on one seed; results are cached as JSON in ``workdir``."""
   from pa_rl.agents import functional  # pylint: disable=g-import-not-at-top
@@ -556,20 +564,24 @@ def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print)
     path = os.path.join(workdir, f"{method}_seed{seed}.json")
     if os.path.exists(path):
       with open(path) as f:
-        results.append(json.load(f))
-      continue
+        cached = json.load(f)
+      # A run with another budget (e.g. --online_episodes) is not this run.
+      if cached.get("updates") == _budget(task, method):
+        results.append(cached)
+        continue
+      log(f"[{task.name} seed {seed}] {method}: the cached run had budget "
+          f"{cached.get('updates')!r}, not {_budget(task, method)!r}; running it again")
     if method == "parl_diffusion_online":
       if "parl_diffusion" not in agents:
         agents["parl_diffusion"] = _train(task, "parl_diffusion", dataset, seed, refs)
       agent, data, offline, _, _ = agents["parl_diffusion"]
       success, curve, seconds = _finetune(task, agent, data, seed, refs)
-      result = {"offline_success": offline,
-                "online_curve": curve, "updates": f"+{task.online_episodes} episodes"}
+      result = {"offline_success": offline, "online_curve": curve,
+                "updates": _budget(task, method)}
     else:
       agents[method] = _train(task, method, dataset, seed, refs)
       _, _, success, curve, seconds = agents[method]
-      result = {"curve": curve,
-                "updates": task.steps["bc" if method.endswith("_bc") else "rl"]}
+      result = {"curve": curve, "updates": _budget(task, method)}
     result.update({"method": method, "seed": seed, "success": success,
                    "score": _normalize(success, refs), "seconds": round(seconds, 1),
                    "random_success": refs["random"], "expert_success": refs["expert"],
@@ -781,12 +793,18 @@ def main(argv=None):
   parser.add_argument("--note", default="", help="text appended under the table (@path: read it from a file)")
   parser.add_argument("--report_only", action="store_true",
                       help="rewrite the table from the cached results; train nothing")
+  parser.add_argument("--online_episodes", type=int, default=None,
+                      help="online fine-tuning budget in episodes (default: the task's)")
   parser.add_argument("--previous_csv", default=None,
                       help="an earlier report's <task>.csv whose runs join the table (runs "
                            "of this invocation replace those of the same method and seed)")
   args = parser.parse_args(argv)
   os.environ.setdefault("JAX_PLATFORMS", "cpu")
   task = _task(args.task, args.quick)
+  if args.online_episodes is not None:
+    if args.online_episodes < 1:
+      raise SystemExit(f"--online_episodes must be >= 1; got {args.online_episodes}")
+    task = dataclasses.replace(task, online_episodes=args.online_episodes)
   if args.methods is None:
     methods = [m for m in METHODS if task.online_episodes or m != "parl_diffusion_online"]
   else:

@@ -66,6 +66,17 @@ def test_quick_mode_writes_a_complete_table(tmp_path):
     learning.read_csv_results(learning._task("halfcheetah_medium", quick=True),
                               os.path.join(results, "two_routes.csv"))
 
+  # Another online budget is another run: the cached 1-episode run is not reused.
+  longer = learning.main(["--quick", "--task=two_routes", "--seeds=0", "--online_episodes=2",
+                          "--methods=parl_diffusion_online", f"--workdir={workdir}",
+                          f"--results_dir={tmp_path / 'longer'}"])
+  assert list(longer) == ["parl_diffusion_online"]
+  rerun = json.load(open(os.path.join(workdir, "parl_diffusion_online_seed0.json")))
+  assert rerun["updates"] == "+2 episodes" and len(rerun["online_curve"]) == 2
+  with pytest.raises(SystemExit, match="online_episodes"):
+    learning.main(["--quick", "--task=two_routes", "--online_episodes=0",
+                   f"--workdir={workdir}"])
+
 
 def test_quick_locomotion_trains_its_own_behaviour_policies(tmp_path):
   workdir, results = str(tmp_path / "work" / "hc"), str(tmp_path / "results")
