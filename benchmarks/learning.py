@@ -562,26 +562,26 @@ def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print)
   agents = {}
   for method in methods:
     path = os.path.join(workdir, f"{method}_seed{seed}.json")
+    budget = _budget(task, method)
     if os.path.exists(path):
       with open(path) as f:
         cached = json.load(f)
       # A run with another budget (e.g. --online_episodes) is not this run.
-      if cached.get("updates") == _budget(task, method):
+      if cached.get("updates") == budget:
         results.append(cached)
         continue
       log(f"[{task.name} seed {seed}] {method}: the cached run had budget "
-          f"{cached.get('updates')!r}, not {_budget(task, method)!r}; running it again")
+          f"{cached.get('updates')!r}, not {budget!r}; running it again")
     if method == "parl_diffusion_online":
       if "parl_diffusion" not in agents:
         agents["parl_diffusion"] = _train(task, "parl_diffusion", dataset, seed, refs)
       agent, data, offline, _, _ = agents["parl_diffusion"]
       success, curve, seconds = _finetune(task, agent, data, seed, refs)
-      result = {"offline_success": offline, "online_curve": curve,
-                "updates": _budget(task, method)}
+      result = {"offline_success": offline, "online_curve": curve, "updates": budget}
     else:
       agents[method] = _train(task, method, dataset, seed, refs)
       _, _, success, curve, seconds = agents[method]
-      result = {"curve": curve, "updates": _budget(task, method)}
+      result = {"curve": curve, "updates": budget}
     result.update({"method": method, "seed": seed, "success": success,
                    "score": _normalize(success, refs), "seconds": round(seconds, 1),
                    "random_success": refs["random"], "expert_success": refs["expert"],
