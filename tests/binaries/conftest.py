@@ -55,37 +55,8 @@ def run_binary(name, args, cwd, cache_dir=None):
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
   if cache_dir:
     env["JAX_COMPILATION_CACHE_DIR"] = cache_dir
-    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
   return subprocess.run([sys.executable, "-m", f"pa_rl.binaries.{name}", *args], cwd=str(cwd),
                         env=env, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="session")
-def compilation_cache_dir(tmp_path_factory):
-  return str(tmp_path_factory.mktemp("jax_cache"))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(compilation_cache_dir):
-  """A persistent JAX compilation cache for this directory's tests only.
-
-  Every run builds fresh jitted functions, so the same tiny programs would
-  compile again and again (in-process and in the binaries' subprocesses);
-  with the cache those recompiles are hits. It is switched off again after
-  each module, so other tests compile as usual.
-  """
-  import jax  # pylint: disable=g-import-not-at-top
-  from jax.experimental.compilation_cache import compilation_cache as cc  # pylint: disable=g-import-not-at-top
-  settings = {"jax_compilation_cache_dir": compilation_cache_dir,
-              "jax_persistent_cache_min_compile_time_secs": 0.0}
-  previous = {k: getattr(jax.config, k) for k in settings}
-  for key, value in settings.items():
-    jax.config.update(key, value)
-  cc.reset_cache()
-  yield compilation_cache_dir
-  for key, value in previous.items():
-    jax.config.update(key, value)
-  cc.reset_cache()
 
 
 @pytest.fixture
