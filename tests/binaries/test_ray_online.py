@@ -67,9 +67,11 @@ def test_workers_pull_new_parameters_and_a_killed_worker_is_replaced(ray_run, ca
     stats, transitions = source.next()
     assert sum(len(t.reward) for t in transitions) == stats["length"] > 0
     # New parameters reach the workers: the policy's output layer zeroed, so
-    # the episodes after the publish act with version 2.
+    # the episodes after the publish act with version 2. The put is waited
+    # for: an episode that starts before it lands may still pull version 1
+    # (with cached compiles the workers' tiny episodes take milliseconds).
     zeroed = jax.tree.map(np.zeros_like, variables["policy"])
-    source.publish({**variables, "policy": zeroed})
+    ray.get(source.publish({**variables, "policy": zeroed}))
     versions = []
     for _ in range(4):
       source.next()
