@@ -51,10 +51,10 @@ def binding_names(config_text: str) -> set[str]:
   return names
 
 
-def run_binary(name, args, cwd, cache_dir=None):
+def run_binary(name, args, cwd):
+  """Runs a binary in a subprocess (the environment carries the run's JAX
+  compilation cache, see tests/conftest.py)."""
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
-  if cache_dir:
-    env["JAX_COMPILATION_CACHE_DIR"] = cache_dir
   return subprocess.run([sys.executable, "-m", f"pa_rl.binaries.{name}", *args], cwd=str(cwd),
                         env=env, capture_output=True, text=True, timeout=600)
 
@@ -80,5 +80,5 @@ def binding_names_fixture():
 
 
 @pytest.fixture(name="run_binary", scope="session")
-def run_binary_fixture(compilation_cache_dir):
-  return lambda name, args, cwd: run_binary(name, args, cwd, compilation_cache_dir)
+def run_binary_fixture():
+  return run_binary
