@@ -146,6 +146,17 @@ class RLDSWriter:
     self._num_episodes += 1
     self._num_steps += len(steps[rlds.REWARD])
 
+  def add_npz(self, name: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """Stores ``arrays`` as ``<dataset>/<name>`` (an ``.npz``), moved into place
+    with the dataset (e.g. the raw source an import came from)."""
+    if self._closed:
+      raise RuntimeError("RLDSWriter is closed")
+    if os.path.isabs(name) or ".." in name.split("/") or not name.endswith(".npz"):
+      raise ValueError(f"name must be a relative path ending in .npz; got {name!r}")
+    path = os.path.join(self._tmp_dir, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    np.savez_compressed(path, **{k: np.asarray(v) for k, v in arrays.items()})
+
   def close(self) -> str:
     """Finishes the dataset and moves it into place; returns its path."""
     if self._closed:
@@ -253,7 +264,12 @@ def validate_episode(steps: Mapping[str, Any], observation_spec: Mapping[str, ty
   if not out[rlds.IS_LAST][-1] or out[rlds.IS_LAST][:-1].any():
     raise DatasetError("is_last must be True on the last step only")
   if out[rlds.IS_TERMINAL][:-1].any():
-    raise DatasetError("is_terminal may only be True on the last step")
+    first = int(np.flatnonzero(out[rlds.IS_TERMINAL][:-1])[0])
+    raise DatasetError(
+        f"is_terminal may only be True on the last step (it is on step {first} of "
+        f"{num_steps}); a terminal state inside an episode (e.g. a goal the data goes "
+        "on past) is a discount of 0 on that step: n-step targets and Monte-Carlo "
+        "returns stop there")
   return out
 
 

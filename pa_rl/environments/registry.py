@@ -2,8 +2,14 @@
 
 Names resolve in this order:
   1. names registered with `register_environment` (built in: ``two_routes``);
-  2. gymnasium ids (``HalfCheetah-v5``, ``Hopper-v5``, ``PointMaze_Medium-v3``;
-     gymnasium-robotics is registered the first time it is needed);
+  2. gymnasium ids (``HalfCheetah-v5``, ``Hopper-v5``, ``PointMaze_Medium-v3``).
+     gymnasium-robotics and OGBench (``scene-singletask-task2-v0``, and
+     OGBench dataset names such as ``scene-play-singletask-task2-v0``, which
+     mean their environment) register their ids the first time one is asked
+     for, when they are installed. Another package's ids: spell the name
+     ``package:EnvId-v0`` and the package is imported first (gymnasium's own
+     convention), which every process that rebuilds the environment from its
+     name then repeats;
   3. dm_control suite tasks spelled ``domain-task`` (``cheetah-run``,
      ``cartpole-swingup``, ``walker-walk``).
 """
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import importlib
 import io
 from typing import Callable
 
@@ -19,6 +26,7 @@ import dm_env
 
 from pa_rl.environments import dmc
 from pa_rl.environments import gym_wrapper
+from pa_rl.environments import ogbench_names
 from pa_rl.environments import two_routes
 
 # factory(seed, **kwargs) -> dm_env.Environment
@@ -74,8 +82,9 @@ def make_environment(name: str, seed: int = 0, **kwargs) -> dm_env.Environment:
   """
   if name in _REGISTRY:
     return _REGISTRY[name](seed=seed, **kwargs)
-  if _is_gym_id(name):
-    return _make_gym(name, seed, **kwargs)
+  gym_id = _gym_id(name)
+  if gym_id is not None:
+    return _make_gym(gym_id, seed, **kwargs)
   domain_task = _dm_control_task(name)
   if domain_task is not None:
     return dmc.load_dm_control(*domain_task, seed=seed, **kwargs)
@@ -91,12 +100,30 @@ def _make_gym(name: str, seed: int, **kwargs) -> gym_wrapper.GymnasiumWrapper:
                                       success_key=success_key)
 
 
-def _is_gym_id(name: str) -> bool:
+def _gym_id(name: str) -> str | None:
+  """The gymnasium id ``name`` stands for, or None when it is none."""
   import gymnasium as gym  # pylint: disable=g-import-not-at-top
+  if ":" in name:
+    module, env_id = name.split(":", 1)
+    try:
+      importlib.import_module(module)
+    except ImportError as e:
+      raise ValueError(f"environment name={name!r}: module {module!r} (the part before "
+                       f"':') cannot be imported: {e}") from e
+    if env_id not in gym.registry:
+      raise ValueError(f"environment name={name!r}: importing {module!r} did not "
+                       f"register the gymnasium id {env_id!r}")
+    return name  # gym.make imports the module itself.
   if name not in gym.registry:
-    # Cheap (~30 ms), and cheaper than importing dm_control to rule it out.
+    # Cheap (~30 ms and ~250 ms), and cheaper than importing dm_control to
+    # rule them out.
     _register_gymnasium_robotics()
-  return name in gym.registry
+  if name not in gym.registry:
+    ogbench_names.register()
+    dataset = ogbench_names.parse_dataset_name(name)
+    if dataset is not None and dataset.env_id in gym.registry:
+      return dataset.env_id
+  return name if name in gym.registry else None
 
 
 _ROBOTICS_REGISTERED = False
@@ -128,6 +155,7 @@ def _dm_control_task(name: str) -> tuple[str, str] | None:
 def _unknown_name_message(name: str) -> str:
   import gymnasium as gym  # pylint: disable=g-import-not-at-top
   _register_gymnasium_robotics()
+  has_ogbench = ogbench_names.register()
   known = (list(_REGISTRY) + [f"{d}-{t}" for d, t in dmc.dm_control_tasks()]
            + list(gym.registry))
   close = difflib.get_close_matches(name, known, n=3)
@@ -136,7 +164,13 @@ def _unknown_name_message(name: str) -> str:
       f"environment name={name!r} is unknown; choose one of: "
       f"{', '.join(sorted(_REGISTRY))} (built in); a dm_control suite task "
       f"as domain-task (e.g. {', '.join(_DMC_EXAMPLES)}); or a gymnasium id "
-      f"(e.g. {', '.join(_GYM_EXAMPLES)}).{hint}")
+      f"(e.g. {', '.join(_GYM_EXAMPLES)}).{hint} Gymnasium ids come from the packages "
+      "that register them: gymnasium, gymnasium-robotics and ogbench "
+      f"({'installed' if has_ogbench else 'not installed: pip install ogbench'}) are "
+      "imported here when needed; for another package spell the name "
+      "'package:EnvId-v0' (the package is imported first, in every process that "
+      "makes the environment), or import it in the gin config "
+      "(--gin_bindings=\"import PACKAGE\").")
 
 
 register_environment("two_routes", two_routes.TwoRoutes)
