@@ -30,6 +30,10 @@ from pa_rl.environments import registry
 
 MUJOCO_BACKENDS = ("egl", "osmesa")
 _TIMEOUT_S = 600
+# The child's exit code when the environment itself cannot be made (a name
+# or argument problem, the same under every backend).
+_ENVIRONMENT_ERROR = 3
+_ENVIRONMENT_PREFIX = "environment error: "
 
 
 class RenderUnavailable(RuntimeError):
@@ -115,7 +119,9 @@ def replay_in_subprocess(env_name: str, env_kwargs: Mapping[str, Any], seed: int
 
   Returns:
     (frames, returns, report): frames and returns are None when no backend
-    rendered; the report says what was tried.
+    rendered; the report says what was tried, or, when the child could not
+    make the environment at all, starts with "the render process could not
+    make the environment" and gives the error (no backend is tried then).
   """
   if backends is None:
     preferred = os.environ.get("MUJOCO_GL")
@@ -140,6 +146,10 @@ def replay_in_subprocess(env_name: str, env_kwargs: Mapping[str, Any], seed: int
       except subprocess.TimeoutExpired:
         tried.append(f"MUJOCO_GL={backend}: timed out after {_TIMEOUT_S} s")
         continue
+      if result.returncode == _ENVIRONMENT_ERROR:
+        lines = [l for l in result.stderr.splitlines() if l.startswith(_ENVIRONMENT_PREFIX)]
+        why = lines[-1][len(_ENVIRONMENT_PREFIX):] if lines else result.stderr.strip()[-500:]
+        return None, None, f"the render process could not make the environment: {why}"
       if result.returncode == 0 and os.path.exists(output):
         with np.load(output, allow_pickle=False) as data:
           frames = [[data[f"frame_{i}_{j}"] for j in range(int(data[f"count_{i}"]))]
@@ -159,6 +169,12 @@ def _main(request: str, output: str) -> None:
     count = meta["num_episodes"]
     episodes = [data[f"actions_{i}"] for i in range(count)]
     keep = [data[f"keep_{i}"] for i in range(count)]
+  try:
+    registry.make_environment(meta["env_name"], seed=meta["seed"], **meta["env_kwargs"]).close()
+  except Exception as e:  # pylint: disable=broad-except
+    # Not a rendering problem: say so, and stop the parent trying backends.
+    print(f"{_ENVIRONMENT_PREFIX}{type(e).__name__}: {e}".replace("\n", " "), file=sys.stderr)
+    sys.exit(_ENVIRONMENT_ERROR)
   frames, returns = replay(meta["env_name"], meta["env_kwargs"], meta["seed"], episodes, keep)
   arrays = {"returns": np.asarray(returns, np.float64)}
   for i, episode in enumerate(frames):

@@ -158,9 +158,12 @@ def _write_video(env_name: str, env_kwargs: Mapping[str, Any], env_seed: int, st
     frames, returns, report = rendering.replay_in_subprocess(env_name, env_kwargs, env_seed,
                                                              episode_actions, keep)
     if frames is None:
-      _skip_video(f"no MuJoCo offscreen rendering backend works here for {env_name} "
-                  f"({report}). Set MUJOCO_GL to a working backend (egl, or osmesa with "
-                  "libOSMesa) to record one")
+      if report.startswith("the render process could not make the environment"):
+        _skip_video(report)
+      else:
+        _skip_video(f"no MuJoCo offscreen rendering backend works here for {env_name} "
+                    f"({report}). Set MUJOCO_GL to a working backend (egl, or osmesa with "
+                    "libOSMesa) to record one")
       return None
     recorded = [r["return"] for r in results]
     if not np.allclose(returns, recorded, rtol=1e-4, atol=1e-4):

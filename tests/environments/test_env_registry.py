@@ -84,3 +84,29 @@ def test_episode_success_reads_through_wrappers():
   env.reset()
   assert environments.episode_success(Outer(Outer(env))) is False
   assert environments.episode_success(object()) is None
+
+
+def test_ogbench_ids_and_dataset_names_resolve_without_an_import():
+  pytest.importorskip("ogbench")
+  env = environments.make_environment("scene-play-singletask-task2-v0", seed=0)
+  assert env.gym_env.spec.id == "scene-singletask-task2-v0"  # the dataset's environment
+  assert env.observation_spec()["state"].shape == (40,) and env.action_spec().shape == (5,)
+  env.close()
+
+
+def test_package_prefixed_gym_ids_import_their_package():
+  pytest.importorskip("ogbench")
+  env = environments.make_environment("ogbench:puzzle-3x3-singletask-task4-v0", seed=0)
+  assert env.action_spec().shape == (5,)
+  env.close()
+  with pytest.raises(ValueError, match="module 'no_such_pkg' .* cannot be imported"):
+    environments.make_environment("no_such_pkg:Foo-v0")
+
+
+def test_unknown_gym_id_says_which_packages_register_ids():
+  with pytest.raises(ValueError) as info:
+    environments.make_environment("scene-singletask-task9-v0")
+  message = str(info.value)
+  assert "'scene-singletask-task9-v0' is unknown" in message
+  assert "gymnasium-robotics and ogbench" in message
+  assert "'package:EnvId-v0'" in message and '--gin_bindings="import PACKAGE"' in message

@@ -65,3 +65,23 @@ def test_builtin_task_renders_in_process():
   env.reset()
   frame = render()
   assert frame.dtype == np.uint8 and frame.shape[-1] == 3 and frame.std() > 5
+
+
+def test_environment_error_in_the_child_is_reported_as_such():
+  frames, returns, report = rendering.replay_in_subprocess(
+      "NoSuchEnv-v9", {}, 0, [np.zeros((2, 1), np.float32)], backends=("egl", "osmesa"))
+  assert frames is None and returns is None
+  assert report.startswith("the render process could not make the environment")
+  assert "NoSuchEnv-v9" in report and "is unknown" in report
+  assert "MUJOCO_GL" not in report  # no backend was blamed, or tried twice
+
+
+def test_ogbench_task_replays_in_a_child_without_an_import_line():
+  pytest.importorskip("ogbench")
+  env_name = "puzzle-3x3-singletask-task4-v0"
+  episodes, returns = _random_rollouts(env_name, seed=1, num_episodes=1, max_steps=6)
+  frames, replayed, report = rendering.replay_in_subprocess(env_name, {}, 1, episodes,
+                                                           [[0, 6]])
+  assert frames is not None, report
+  np.testing.assert_allclose(replayed, returns, rtol=1e-5, atol=1e-5)
+  assert frames[0][0].std() > 5

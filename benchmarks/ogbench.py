@@ -1,0 +1,275 @@
+r"""OGBench single-task protocol: regenerated data, the library's binaries' configs.
+
+For each dataset (``scene-play``, ``puzzle-3x3-play``,
+``pointmaze-medium-navigate``): the data is regenerated with OGBench's own
+oracles (`pa_rl.datasets.ogbench_data`, seeded; cached outside the repo),
+relabelled for the task with OGBench's own relabelling, and each method is
+trained with its packaged gin config (``bc/gaussian_ogbench.gin``,
+``iql/gaussian_ogbench.gin``: what ``train_offline`` runs) and evaluated the
+way OGBench's protocol does: success rate over 50 episodes of the task's
+environment. The default task of each dataset is the default; ``--tasks=1-5``
+runs OGBench's five.
+
+Every row states its budget: data size (episodes, transitions and the
+fraction of the official dataset), updates (and the fraction of the
+published 1M), wall-clock seconds of training and of evaluation on this
+machine. Published numbers (Park et al., 2025, "Flow Q-Learning", 1M
+transitions, 1M updates, 8 seeds) stand beside ours.
+
+Writes ``<results_dir>/ogbench.md`` and ``ogbench.csv`` (default
+``benchmarks/results``); per-run results are cached under ``--workdir``, so
+a stopped run resumes.
+
+  python -m benchmarks.ogbench --datasets=scene-play,puzzle-3x3-play --episodes=200
+  python -m benchmarks.ogbench --quick    # seconds; checks the pipeline (tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import time
+
+import numpy as np
+
+from pa_rl import file_utils
+
+DATASETS = ("scene-play", "puzzle-3x3-play", "pointmaze-medium-navigate")
+METHODS = {"bc": "bc/gaussian_ogbench", "iql": "iql/gaussian_ogbench"}
+LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)"}
+PUBLISHED_UPDATES = 1_000_000
+# Published single-task success rates (%): {dataset: {method: (default task,
+# 5-task average)}}: Park et al., 2025, "Flow Q-Learning", Tables 2 and 3
+# (1M transitions, 1M updates, 8 seeds, 50 episodes, the mean of the last
+# three evaluations). The paper has no point-maze rows.
+PUBLISHED: dict[str, dict[str, tuple[float | None, float | None]]] = {
+    "scene-play": {"bc": (1, 5), "iql": (12, 28)},
+    "puzzle-3x3-play": {"bc": (1, 2), "iql": (2, 9)},
+}
+# The same tables' stronger methods, for scale: (default task, 5-task average).
+PUBLISHED_OTHERS = {
+    "scene-play": {"ReBRAC": (50, 41), "IDQL": (33, 46), "FQL": (76, 56)},
+    "puzzle-3x3-play": {"ReBRAC": (2, 21), "IDQL": (0, 10), "FQL": (16, 30)},
+}
+_CSV_COLUMNS = ("dataset", "task", "method", "seed", "episodes", "transitions",
+                "data_fraction", "updates", "update_fraction", "success", "train_seconds",
+                "eval_seconds", "eval_episodes", "curve")
+
+
+def _cache_root() -> str:
+  return os.environ.get("PA_RL_CACHE", os.path.expanduser("~/.cache/pa_rl"))
+
+
+def dataset_paths(dataset: str, episodes: int, task: int | None, data_seed: int,
+                  root: str, max_episode_steps: int | None = None) -> tuple[str, str]:
+  """(goal-conditioned data, single-task data) directories; made if missing."""
+  from pa_rl.datasets import importers  # pylint: disable=g-import-not-at-top
+  from pa_rl.datasets import ogbench_data  # pylint: disable=g-import-not-at-top
+  steps = f"_{max_episode_steps}steps" if max_episode_steps else ""
+  base = os.path.join(root, f"{dataset}-v0_{episodes}ep{steps}_seed{data_seed}")
+  if not os.path.exists(base):
+    ogbench_data.collect(f"{dataset}-v0", base, num_episodes=episodes, seed=data_seed,
+                         max_episode_steps=max_episode_steps)
+  suffix = "" if task is None else f"-task{task}"
+  name = f"{dataset}-singletask{suffix}-v0"
+  single = f"{base}_{name}"
+  if not os.path.exists(single):
+    importers.convert(os.path.join(base, "ogbench", f"{dataset}-v0.npz"), single, env=name)
+  return base, single
+
+
+def _official(dataset: str) -> tuple[int, int]:
+  from pa_rl.datasets import ogbench_data  # pylint: disable=g-import-not-at-top
+  from pa_rl.environments import ogbench_names  # pylint: disable=g-import-not-at-top
+  return ogbench_data.official_size(ogbench_names.parse_dataset_name(f"{dataset}-v0"))
+
+
+def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path: str,
+            workdir: str, num_steps: int, eval_episodes: int, bindings: list[str]) -> dict:
+  """Trains with the method's packaged config, then evaluates; cached as JSON."""
+  import gin  # pylint: disable=g-import-not-at-top
+  from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
+  from pa_rl import runners  # pylint: disable=g-import-not-at-top
+  from pa_rl.datasets import rlds_io  # pylint: disable=g-import-not-at-top
+  cache = os.path.join(workdir, "result.json")
+  if os.path.exists(cache):
+    with open(cache) as f:
+      result = json.load(f)
+    if result["updates"] == num_steps and result["eval_episodes"] == eval_episodes:
+      return result
+  gin.clear_config()
+  gin_registration.parse([METHODS[method]], [
+      f"train_offline.dataset_path = '{data_path}'", f"train_offline.num_steps = {num_steps}",
+      f"train_offline.seed = {seed}", *bindings])
+  start = time.time()
+  gin_registration.train_offline(workdir=workdir)
+  train_seconds = time.time() - start
+  gin.clear_config()
+  start = time.time()
+  evaluated = runners.evaluate(workdir, num_episodes=eval_episodes, video_episodes=0,
+                               seed=10_000 + seed)
+  eval_seconds = time.time() - start
+  curve = []
+  eval_csv = os.path.join(workdir, "eval.csv")
+  if os.path.exists(eval_csv):
+    with open(eval_csv) as f:
+      curve = [[int(float(r["step"])), float(r["eval/success"])] for r in csv.DictReader(f)]
+  meta = rlds_io.read_metadata(data_path)
+  official_episodes, official_steps = _official(dataset)
+  result = {
+      "dataset": dataset, "task": "default" if task is None else task, "method": method,
+      "seed": seed, "episodes": meta["num_episodes"],
+      "transitions": meta["num_steps"] - meta["num_episodes"],
+      "data_fraction": (meta["num_steps"] - meta["num_episodes"])
+                       / (official_episodes * (official_steps - 1)),
+      "updates": num_steps, "update_fraction": num_steps / PUBLISHED_UPDATES,
+      "success": float(evaluated["eval/success"]), "train_seconds": round(train_seconds, 1),
+      "eval_seconds": round(eval_seconds, 1), "eval_episodes": eval_episodes,
+      "curve": curve}
+  file_utils.write_json_atomic(cache, result)
+  return result
+
+
+def _mean_std(values):
+  values = np.asarray(values, float)
+  return float(values.mean()), float(values.std()) if len(values) > 1 else 0.0
+
+
+def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
+  """Writes ``ogbench.md`` and ``ogbench.csv`` (atomically); returns the table."""
+  lines = ["# OGBench single-task offline RL (regenerated data)", "",
+           "Success rate (%) over the evaluation episodes, mean ± std over seeds. Data "
+           "regenerated with OGBench's oracles and recipe (`pa_rl.datasets.ogbench_data`), "
+           "trained with the packaged `*_ogbench.gin` configs, produced by "
+           "`python -m benchmarks.ogbench`. Budgets per row: data (episodes, transitions, "
+           "fraction of the official 1M), updates (fraction of the published 1M), wall "
+           "seconds of training and of evaluation on a 2-core CPU machine.", "",
+           "| dataset | task | method | success % | per seed | data | updates | train s | "
+           "eval s | published (task / 5-task avg) |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+  groups: dict[tuple, list[dict]] = {}
+  for r in results:
+    groups.setdefault((r["dataset"], str(r["task"]), r["method"]), []).append(r)
+  for (dataset, task, method), runs in groups.items():
+    runs = sorted(runs, key=lambda r: r["seed"])
+    mean, std = _mean_std([100 * r["success"] for r in runs])
+    first = runs[0]
+    published = PUBLISHED.get(dataset, {}).get(method)
+    pub = ("—" if published is None else
+           " / ".join("n/a" if v is None else f"{v:g}" for v in published))
+    lines.append(
+        f"| {dataset} | {task} | {LABELS.get(method, method)} | {mean:.1f} ± {std:.1f} | "
+        f"{', '.join('%.0f' % (100 * r['success']) for r in runs)} | "
+        f"{first['episodes']} ep, {first['transitions']:,} tr "
+        f"({100 * first['data_fraction']:.0f}%) | {first['updates']:,} "
+        f"({100 * first['update_fraction']:.1f}%) | "
+        f"{np.mean([r['train_seconds'] for r in runs]):.0f} | "
+        f"{np.mean([r['eval_seconds'] for r in runs]):.0f} | {pub} |")
+  others = [f"{d}: " + ", ".join(f"{m} {t:g} / {a:g}" for m, (t, a) in v.items())
+            for d, v in PUBLISHED_OTHERS.items() if d in {r["dataset"] for r in results}]
+  if others:
+    lines += ["", "Published, same tables (default task / 5-task average): "
+              + "; ".join(others) + "."]
+  if note:
+    lines += ["", note]
+  table = "\n".join(lines) + "\n"
+  os.makedirs(results_dir, exist_ok=True)
+  file_utils.write_text_atomic(os.path.join(results_dir, "ogbench.md"), table)
+  out = io.StringIO()
+  writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS)
+  writer.writeheader()
+  for r in results:
+    writer.writerow({**r, "curve": json.dumps(r["curve"])})
+  file_utils.write_text_atomic(os.path.join(results_dir, "ogbench.csv"), out.getvalue())
+  return table
+
+
+def main(argv=None) -> list[dict]:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--datasets", default=",".join(DATASETS))
+  parser.add_argument("--methods", default=",".join(METHODS))
+  parser.add_argument("--seeds", default="0")
+  parser.add_argument("--tasks", default="default",
+                      help="'default' (each dataset's default task) or task numbers, e.g. 1-5")
+  parser.add_argument("--episodes", type=int, default=None,
+                      help="episodes of generated data (default: the official count)")
+  parser.add_argument("--num_steps", type=int, default=20000, help="updates per run")
+  parser.add_argument("--eval_episodes", type=int, default=50)
+  parser.add_argument("--data_seed", type=int, default=0)
+  parser.add_argument("--workdir", default=None,
+                      help="per-run cache (default /tmp/pa_rl_ogbench[_quick])")
+  parser.add_argument("--data_dir", default=None,
+                      help="generated data (default $PA_RL_CACHE/ogbench, ~/.cache/pa_rl)")
+  parser.add_argument("--results_dir", default=None,
+                      help="default benchmarks/results (quick: <workdir>/results)")
+  parser.add_argument("--note", default="", help="text under the table (@path: from a file)")
+  parser.add_argument("--quick", action="store_true",
+                      help="tiny sizes: the pipeline end to end in seconds")
+  args = parser.parse_args(argv)
+  os.environ.setdefault("JAX_PLATFORMS", "cpu")
+  datasets = [d for d in args.datasets.split(",") if d]
+  unknown = sorted(set(datasets) - set(DATASETS))
+  if unknown:
+    raise SystemExit(f"unknown datasets {unknown}; choose from: {', '.join(DATASETS)}")
+  methods = [m for m in args.methods.split(",") if m]
+  unknown = sorted(set(methods) - set(METHODS))
+  if unknown:
+    raise SystemExit(f"unknown methods {unknown}; choose from: {', '.join(METHODS)}")
+  if args.tasks == "default":
+    tasks = [None]
+  elif "-" in args.tasks:
+    low, high = (int(x) for x in args.tasks.split("-"))
+    tasks = list(range(low, high + 1))
+  else:
+    tasks = [int(t) for t in args.tasks.split(",")]
+  seeds = [int(s) for s in args.seeds.split(",") if s]
+  workdir = args.workdir or "/tmp/pa_rl_ogbench" + ("_quick" if args.quick else "")
+  data_dir = args.data_dir or (os.path.join(workdir, "data") if args.quick
+                               else os.path.join(_cache_root(), "ogbench"))
+  results_dir = args.results_dir or (
+      os.path.join(workdir, "results") if args.quick
+      else os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+  num_steps, eval_episodes, max_steps, bindings = (
+      args.num_steps, args.eval_episodes, None, [])
+  if args.quick:
+    num_steps, eval_episodes, max_steps = 4, 2, 40
+    bindings = ["train_offline.eval_every = 2", "train_offline.eval_episodes = 1",
+                "train_offline.log_every = 2", "train_offline.checkpoint_every = 2",
+                "train_offline.env_kwargs = {'max_episode_steps': 20}",
+                "GaussianPolicyConfig.hidden_sizes = (8,)",
+                "ImitationConfig.batch_size = 8"]
+  note = args.note
+  if note.startswith("@"):
+    with open(note[1:]) as f:
+      note = f.read().strip()
+  results = []
+  for dataset in datasets:
+    episodes = args.episodes or (2 if args.quick else _official(dataset)[0])
+    for task in tasks:
+      _, data_path = dataset_paths(dataset, episodes, task, args.data_seed, data_dir,
+                                   max_episode_steps=max_steps)
+      for method in methods:
+        extra = list(bindings)
+        if args.quick and method == "iql":
+          extra = [b for b in extra if not b.startswith("ImitationConfig")] + [
+              "EnsembleCriticConfig.hidden_sizes = (8,)",
+              "EnsembleCriticConfig.value_hidden_sizes = (8,)", "IQLConfig.batch_size = 8"]
+        for seed in seeds:
+          name = f"{dataset}_{'default' if task is None else f'task{task}'}_{method}_seed{seed}"
+          result = run_one(dataset, task, method, seed, data_path=data_path,
+                           workdir=os.path.join(workdir, name), num_steps=num_steps,
+                           eval_episodes=eval_episodes, bindings=extra)
+          print(f"{name}: success {100 * result['success']:.1f}% "
+                f"({result['updates']} updates, {result['train_seconds']:.0f} s training, "
+                f"{result['eval_seconds']:.0f} s evaluation)", flush=True)
+          results.append(result)
+          write_report(results, results_dir, note)
+  print(write_report(results, results_dir, note))
+  return results
+
+
+if __name__ == "__main__":
+  main()

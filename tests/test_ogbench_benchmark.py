@@ -1,0 +1,34 @@
+"""`benchmarks.ogbench --quick`: regenerate, relabel, train both methods with
+their packaged configs, evaluate, write the table and CSV (tiny sizes)."""
+
+import csv
+import json
+import os
+
+import pytest
+
+pytest.importorskip("ogbench")
+
+from benchmarks import ogbench as benchmark  # noqa: E402
+
+
+def test_quick_mode_writes_the_table_with_budgets(tmp_path):
+  workdir, results_dir = str(tmp_path / "work"), str(tmp_path / "results")
+  args = ["--quick", "--datasets=puzzle-3x3-play", f"--workdir={workdir}",
+          f"--results_dir={results_dir}"]
+  results = benchmark.main(args)
+  assert [r["method"] for r in results] == ["bc", "iql"]
+  for r in results:
+    assert r["updates"] == 4 and r["eval_episodes"] == 2 and 0.0 <= r["success"] <= 1.0
+    assert r["episodes"] == 2 and r["transitions"] == 2 * 39  # 40-step episodes
+    assert r["train_seconds"] > 0 and r["eval_seconds"] > 0
+    assert [step for step, _ in r["curve"]] == [0, 2, 4]
+  table = open(os.path.join(results_dir, "ogbench.md")).read()
+  assert "| puzzle-3x3-play | default | BC (Gaussian) |" in table
+  assert "| 1 / 2 |" in table and "| 2 / 9 |" in table  # published BC and IQL
+  with open(os.path.join(results_dir, "ogbench.csv")) as f:
+    rows = list(csv.DictReader(f))
+  assert [r["method"] for r in rows] == ["bc", "iql"]
+  assert json.loads(rows[0]["curve"])[-1][0] == 4
+  # Cached: a second call trains nothing and reports the same.
+  assert benchmark.main(args) == results
