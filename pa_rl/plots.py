@@ -147,3 +147,48 @@ def write_gif(frames: Sequence[np.ndarray], path: str, fps: float = 15.0,
   images[0].save(tmp, save_all=True, append_images=images[1:], duration=duration, loop=0)
   os.replace(tmp, path)
   return path
+
+
+def two_routes_picture(panels: Sequence[tuple[str, Sequence[np.ndarray], Sequence[bool]]],
+                       path: str, obstacle_radius: float = 0.35,
+                       goal_radius: float = 0.1) -> str:
+  """Draws `two_routes` paths side by side (e.g. the data, then a policy).
+
+  Args:
+    panels: ``(title, paths, successes)`` per panel; each path is the
+      ``[T, 2]`` positions of one episode.
+    path: the PNG to write.
+    obstacle_radius, goal_radius: the task's geometry.
+
+  Returns:
+    ``path``.
+  """
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  from pa_rl.environments import two_routes  # pylint: disable=g-import-not-at-top
+
+  fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.9), squeeze=False)
+  for ax, (title, paths, successes) in zip(axes.flat, panels):
+    ax.add_patch(plt.Circle(two_routes.OBSTACLE_CENTER, obstacle_radius, color="0.45"))
+    ax.add_patch(plt.Circle(two_routes.GOAL, goal_radius, color="tab:green", alpha=0.8))
+    for trail, success in zip(paths, successes):
+      trail = np.asarray(trail).reshape(-1, 2)
+      ax.plot(trail[:, 0], trail[:, 1], "-", lw=0.8, alpha=0.5,
+              color="tab:blue" if success else "tab:red")
+    rate = 100 * float(np.mean(successes)) if len(successes) else float("nan")
+    ax.set_title(f"{title}\n{len(paths)} episodes, {rate:.0f}% reach the goal", fontsize=10)
+    ax.set_xlim(-two_routes.ARENA, two_routes.ARENA)
+    ax.set_ylim(-two_routes.ARENA, two_routes.ARENA)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+  fig.text(0.5, 0.01, "blue: reached the goal (green); red: crashed into the obstacle or "
+           "ran out of time", ha="center", fontsize=8)
+  fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = path + ".tmp.png"
+  fig.savefig(tmp, dpi=100)
+  plt.close(fig)
+  os.replace(tmp, path)
+  return path

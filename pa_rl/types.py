@@ -335,6 +335,33 @@ class Transition(NamedTuple):
   next_observation: Observation
   mc_return: jax.Array
 
+  def __getitem__(self, key):
+    """``batch.observation``, also as ``batch["observation"]`` and under the
+    keys jaxrl and the PA-RL reference code use (``batch["observations"]``,
+    ``"actions"``, ``"rewards"``, ``"next_observations"``); integers and
+    slices index the tuple as usual."""
+    if not isinstance(key, str):
+      return tuple.__getitem__(self, key)
+    field = _TRANSITION_KEYS.get(key)
+    if field is None:
+      hint = _NOT_TRANSITION_KEYS.get(key, "")
+      raise KeyError(f"Transition has no key {key!r}{hint}; its fields are "
+                     f"{', '.join(self._fields)} (also readable as "
+                     f"{', '.join(sorted(k for k in _TRANSITION_KEYS if k not in self._fields))})")
+    return getattr(self, field)
+
+
+_TRANSITION_KEYS = {
+    **{f: f for f in Transition._fields},
+    "observations": "observation", "actions": "action", "rewards": "reward",
+    "next_observations": "next_observation", "mc_returns": "mc_return",
+}
+_NOT_TRANSITION_KEYS = {
+    key: (": use batch.discount, the bootstrap multiplier gamma**n * prod(env "
+          "discounts), 0 where the episode terminated (jaxrl's masks times gamma**n)")
+    for key in ("masks", "dones", "terminals", "discounts")
+}
+
 
 def as_shape_meta(shape_meta: ShapeMeta | Mapping[str, Any]) -> ShapeMeta:
   """Accepts a ShapeMeta or its dict form."""

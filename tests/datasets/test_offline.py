@@ -147,3 +147,19 @@ def test_sample_under_jit_is_fast_path(dataset_path):
   ds = offline.OfflineDataset.load_from_path(dataset_path)
   key, batch = offline._sample(ds.data, ds.key, 4, True)
   assert jax.tree.structure(batch) == jax.tree.structure(ds.sample(4)[1])
+
+
+def test_batches_read_like_jaxrl_dicts(dataset_path):
+  ds = offline.OfflineDataset.load_from_path(dataset_path, normalize=True, seed=0)
+  _, batch = ds.sample(8)
+  assert batch["observations"] is batch.observation and batch["observation"] is batch.observation
+  assert batch["actions"] is batch.action and batch["rewards"] is batch.reward
+  assert batch["next_observations"] is batch.next_observation
+  assert batch[1] is batch.action  # tuple indexing is unchanged
+  with pytest.raises(KeyError, match="'masks': use batch.discount"):
+    batch["masks"]  # pylint: disable=pointless-statement
+  with pytest.raises(KeyError, match="no key 'obs'.*its fields are observation, action"):
+    batch["obs"]  # pylint: disable=pointless-statement
+  # Still a pytree of the same six fields under jit.
+  doubled = jax.jit(lambda b: b["actions"] * 2)(batch)
+  np.testing.assert_allclose(doubled, 2 * np.asarray(batch.action))
