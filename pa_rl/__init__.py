@@ -34,6 +34,7 @@ _EXPORTS = {
     "sample_mixed": "pa_rl.datasets",
     "AutoregressivePolicy": "pa_rl.models",
     "DiffusionPolicy": "pa_rl.models",
+    "FlowPolicy": "pa_rl.models",
     "DistributionalQCritic": "pa_rl.models",
     "EnsembleQCritic": "pa_rl.models",
     "GaussianPolicy": "pa_rl.models",

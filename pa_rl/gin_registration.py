@@ -6,7 +6,7 @@ dataclasses under stable gin names (listed in the README):
   runners.train_offline    runners.finetune_online    runners.evaluate
   networks.GaussianPolicyConfig       networks.DiffusionPolicyConfig
   networks.AutoregressivePolicyConfig networks.EnsembleCriticConfig
-  networks.DistributionalCriticConfig
+  networks.DistributionalCriticConfig  networks.FlowPolicyConfig
   agents.ImitationConfig  agents.IQLConfig  agents.CalQLConfig
   agents.PARLConfig       agents.ActorCriticConfig  agents.SACConfig
   agents.ActionOptimizationConfig
@@ -41,7 +41,7 @@ evaluate = gin.external_configurable(runners.evaluate, module="runners")
 
 for _cls in (network_configs.GaussianPolicyConfig, network_configs.DiffusionPolicyConfig,
              network_configs.AutoregressivePolicyConfig, network_configs.EnsembleCriticConfig,
-             network_configs.DistributionalCriticConfig):
+             network_configs.DistributionalCriticConfig, network_configs.FlowPolicyConfig):
   gin.external_configurable(_cls, module="networks")
 for _cls in (bc.ImitationConfig, iql.IQLConfig, calql.CalQLConfig, parl.PARLConfig,
              parl.ActorCriticConfig, sac.SACConfig,

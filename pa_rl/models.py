@@ -87,6 +87,10 @@ class DiffusionPolicy(PolicyModel):
   """A DDPM diffusion policy (keep EMA params for sampling)."""
 
 
+class FlowPolicy(PolicyModel):
+  """A conditional flow-matching policy (K Euler steps; EMA params by default)."""
+
+
 class AutoregressivePolicy(PolicyModel):
   """An autoregressive transformer over binned action dimensions."""
 
@@ -139,6 +143,7 @@ _POLICY_CLASSES = {
     "gaussian": GaussianPolicy,
     "diffusion": DiffusionPolicy,
     "autoregressive": AutoregressivePolicy,
+    "flow": FlowPolicy,
 }
 _CRITIC_CLASSES = {
     "ensemble": EnsembleQCritic,
@@ -159,7 +164,7 @@ def create_policy_model(policy_type: str, seed: int,
   """Builds and initializes a policy.
 
   Args:
-    policy_type: ``"gaussian"``, ``"diffusion"`` or ``"autoregressive"``.
+    policy_type: ``"gaussian"``, ``"diffusion"``, ``"flow"`` or ``"autoregressive"``.
     seed: an int seed for ``jax.random.PRNGKey`` (a PRNG key also works).
     shape_meta: a `ShapeMeta` or its dict form.
     config: None, a partial dict of the type's config fields, or the config

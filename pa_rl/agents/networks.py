@@ -28,7 +28,7 @@ def make_networks(shape_meta: types.ShapeMeta | Mapping[str, Any], *,
 
   Args:
     shape_meta: the data description (``OfflineDataset.shape_meta``).
-    policy_type: gaussian, diffusion or autoregressive.
+    policy_type: gaussian, diffusion, flow or autoregressive.
     policy_config: None, a partial dict or the policy's config dataclass.
     critic_type: ensemble, distributional, or None for no critic.
     critic_config: None, a partial dict or the critic's config dataclass.

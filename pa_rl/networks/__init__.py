@@ -12,12 +12,14 @@ from pa_rl.networks.configs import DiffusionPolicyConfig
 from pa_rl.networks.configs import DistributionalCriticConfig
 from pa_rl.networks.configs import EncoderConfig
 from pa_rl.networks.configs import EnsembleCriticConfig
+from pa_rl.networks.configs import FlowPolicyConfig
 from pa_rl.networks.configs import GaussianPolicyConfig
 from pa_rl.networks.diffusion import make_diffusion_policy
 from pa_rl.networks.distributional_critic import hl_gauss_target
 from pa_rl.networks.distributional_critic import make_distributional_critic
 from pa_rl.networks.distributional_critic import two_hot_target
 from pa_rl.networks.ensemble_critic import make_ensemble_critic
+from pa_rl.networks.flow import make_flow_policy
 from pa_rl.networks.gaussian import make_gaussian_policy
 from pa_rl.networks.registry import CRITICS
 from pa_rl.networks.registry import POLICIES

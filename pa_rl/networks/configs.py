@@ -189,6 +189,53 @@ class DiffusionPolicyConfig(EncoderConfig):
 
 
 @dataclasses.dataclass
+class FlowPolicyConfig(EncoderConfig):
+  """A conditional flow-matching policy (Lipman et al., 2023; Liu et al., 2023,
+  rectified flow): a velocity field on the straight path from noise to the
+  action, integrated with a few Euler steps (as in pi0's action expert and
+  FQL's behaviour flow). The velocity network is the diffusion policy's
+  LN-ResNet on the observation embedding, time features and x_t.
+
+  Attributes:
+    num_flow_steps: K, Euler steps from noise (t = 0) to the action (t = 1).
+    hidden_dim: width of the LN-ResNet.
+    num_blocks: number of residual blocks.
+    dropout_rate: dropout inside the residual blocks, active only in `loss`.
+    time_dim: size of the learned Fourier features of t.
+    time_scale: t in [0, 1] is multiplied by this before the Fourier
+      features, so their random frequencies cover the unit interval.
+    activation: nonlinearity, one of `ACTIVATIONS`.
+    clip_sample: whether samples are clipped to [-1, 1].
+    use_ema: whether the learner keeps EMA parameters for sampling.
+  """
+  num_flow_steps: int = 10
+  hidden_dim: int = 256
+  num_blocks: int = 3
+  dropout_rate: float = 0.0
+  time_dim: int = 64
+  time_scale: float = 10.0
+  activation: str = "swish"
+  clip_sample: bool = True
+  use_ema: bool = True
+
+  def __post_init__(self):
+    super().__post_init__()
+    _check_int(self, "num_flow_steps", 1)
+    _check_int(self, "hidden_dim", 1)
+    _check_int(self, "num_blocks", 1)
+    _check_range(self, "dropout_rate", 0.0, 1.0, high_open=True)
+    _check_int(self, "time_dim", 2)
+    if self.time_dim % 2:
+      _fail(self, "time_dim", "even (cosine and sine halves)")
+    _check_finite(self, "time_scale")
+    if self.time_scale <= 0:
+      _fail(self, "time_scale", "> 0")
+    _check_choice(self, "activation", ACTIVATIONS)
+    _check_bool(self, "clip_sample")
+    _check_bool(self, "use_ema")
+
+
+@dataclasses.dataclass
 class AutoregressivePolicyConfig(EncoderConfig):
   """A causal transformer over discretized action dimensions (as in RT-1 /
   Q-Transformer tokenization; PA-RL's autoregressive policy).

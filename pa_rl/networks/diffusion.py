@@ -100,7 +100,7 @@ class NoisePredictor(hk.Module):
 _SAMPLE_CHUNK_ELEMENTS = 256 * 1024
 
 
-def _num_row_chunks(rows: int, hidden_dim: int) -> int:
+def num_row_chunks(rows: int, hidden_dim: int) -> int:
   """The fewest chunks (a divisor of ``rows``) of at most
   `_SAMPLE_CHUNK_ELEMENTS` hidden units each."""
   for chunks in range(1, rows + 1):
@@ -236,7 +236,7 @@ def make_diffusion_policy(
     # Every row is its own chain, so many rows go in cache-sized chunks, each
     # through all the steps (the noise was drawn for all rows above: the
     # samples are the same as in one pass).
-    chunks = _num_row_chunks(rows, config.hidden_dim)
+    chunks = num_row_chunks(rows, config.hidden_dim)
     if chunks == 1:
       x = denoise_rows(embedding, x_init, noises, obs_rep)
     else:

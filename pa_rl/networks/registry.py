@@ -14,6 +14,7 @@ from pa_rl.networks import configs
 from pa_rl.networks import diffusion
 from pa_rl.networks import distributional_critic
 from pa_rl.networks import ensemble_critic
+from pa_rl.networks import flow
 from pa_rl.networks import gaussian
 
 POLICIES: dict[str, tuple[type, Callable[..., base.PolicyNetwork]]] = {
@@ -21,6 +22,7 @@ POLICIES: dict[str, tuple[type, Callable[..., base.PolicyNetwork]]] = {
     "diffusion": (configs.DiffusionPolicyConfig, diffusion.make_diffusion_policy),
     "autoregressive": (configs.AutoregressivePolicyConfig,
                        autoregressive.make_autoregressive_policy),
+    "flow": (configs.FlowPolicyConfig, flow.make_flow_policy),
 }
 
 CRITICS: dict[str, tuple[type, Callable[..., base.CriticNetwork]]] = {

@@ -49,7 +49,7 @@ def train_offline(workdir: str,
     dataset_path: RLDS dataset directory (`pa_rl.binaries.collect` writes one).
     agent_type: imitation, iql, calql, offline_rl (PA-RL, any policy) or
       diffusion_rl (PA-RL, diffusion policy).
-    policy_type: gaussian, diffusion or autoregressive.
+    policy_type: gaussian, diffusion, flow or autoregressive.
     policy_config: None, a partial dict or the policy's config dataclass.
     critic_type: ensemble or distributional; None means ensemble for the
       agents with a critic (imitation has none).

@@ -50,7 +50,7 @@ class ExperimentSpec:
     env_name: the environment to evaluate (and, online, to act) in.
     env_kwargs: keyword arguments of `environments.make_environment`.
     agent_type: a key of `AGENTS`.
-    policy_type: gaussian, diffusion or autoregressive.
+    policy_type: gaussian, diffusion, flow or autoregressive.
     policy_config: the policy's config dataclass.
     critic_type: ensemble, distributional, or None (imitation).
     critic_config: the critic's config dataclass, or None.

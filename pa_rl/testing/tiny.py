@@ -4,6 +4,7 @@ POLICY_CONFIGS = {
     "gaussian": {"hidden_sizes": (32, 32)},
     "diffusion": {"hidden_dim": 32, "num_blocks": 1, "num_diffusion_steps": 3, "time_dim": 8},
     "autoregressive": {"num_bins": 16, "num_layers": 1, "num_heads": 2, "embed_dim": 16},
+    "flow": {"hidden_dim": 32, "num_blocks": 1, "num_flow_steps": 3, "time_dim": 8},
 }
 CRITIC_CONFIGS = {
     "ensemble": {"hidden_sizes": (32, 32), "ensemble_size": 3, "target_subset_size": 2},

@@ -30,7 +30,7 @@ def _config(agent_type):
 
 
 CASES = [(a, p, c) for a in ("imitation", "offline_rl", "actor_critic", "iql", "calql")
-         for p in ("gaussian", "diffusion", "autoregressive")
+         for p in ("gaussian", "diffusion", "autoregressive", "flow")
          for c in ("ensemble", "distributional")
          if not (a == "imitation" and c == "distributional")
          and not (a == "calql" and p != "gaussian")]

@@ -15,6 +15,8 @@ TINY = {
     "GaussianPolicyConfig": ["hidden_sizes = (8,)"],
     "DiffusionPolicyConfig": ["hidden_dim = 8", "num_blocks = 1", "num_diffusion_steps = 2",
                               "time_dim = 4"],
+    "FlowPolicyConfig": ["hidden_dim = 8", "num_blocks = 1", "num_flow_steps = 2",
+                         "time_dim = 4"],
     "AutoregressivePolicyConfig": ["num_bins = 8", "num_layers = 1", "num_heads = 1",
                                    "embed_dim = 8", "mlp_ratio = 1"],
     "EnsembleCriticConfig": ["hidden_sizes = (8,)", "value_hidden_sizes = (8,)",

@@ -20,6 +20,7 @@ TINY_POLICY_CONFIGS = {
                       dropout_rate=0.0),
     "autoregressive": dict(num_bins=32, num_layers=1, embed_dim=16,
                            num_heads=2, dropout_rate=0.0),
+    "flow": dict(hidden_dim=64, num_blocks=1, time_dim=8, num_flow_steps=10),
 }
 TINY_CRITIC_CONFIGS = {
     "ensemble": dict(hidden_sizes=(32, 32), ensemble_size=4,

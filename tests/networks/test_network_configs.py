@@ -45,6 +45,10 @@ def test_reference_defaults():
     (configs.DiffusionPolicyConfig, {"beta_schedule": "sigmoid"},
      r"beta_schedule must be one of: cosine, linear"),
     (configs.DiffusionPolicyConfig, {"dropout_rate": 1.0}, r"dropout_rate"),
+    (configs.FlowPolicyConfig, {"num_flow_steps": 0},
+     r"num_flow_steps must be an int >= 1; got 0"),
+    (configs.FlowPolicyConfig, {"time_scale": 0.0}, r"time_scale must be > 0"),
+    (configs.FlowPolicyConfig, {"use_ema": "yes"}, r"use_ema"),
     (configs.AutoregressivePolicyConfig, {"num_bins": 1},
      r"num_bins must be an int >= 2; got 1"),
     (configs.AutoregressivePolicyConfig, {"embed_dim": 30, "num_heads": 4},
@@ -78,12 +82,12 @@ def test_lists_become_tuples():
 
 
 def test_registry_names_and_errors():
-  assert sorted(registry.POLICIES) == ["autoregressive", "diffusion", "gaussian"]
+  assert sorted(registry.POLICIES) == ["autoregressive", "diffusion", "flow", "gaussian"]
   assert sorted(registry.CRITICS) == ["distributional", "ensemble"]
   assert registry.policy_config_class("diffusion") is configs.DiffusionPolicyConfig
   with pytest.raises(ValueError, match=(
       r"^policy_type='difusion' is unknown; choose one of: "
-      r"autoregressive, diffusion, gaussian$")):
+      r"autoregressive, diffusion, flow, gaussian$")):
     registry.policy_config_class("difusion")
   with pytest.raises(ValueError, match=(
       r"critic_type='mse' is unknown; choose one of: distributional, ensemble")):

@@ -10,7 +10,7 @@ from pa_rl.networks import registry
 
 B, N = 3, 4
 POLICY_CASES = [("gaussian", {}), ("diffusion", {}),
-                ("autoregressive", {"dropout_rate": 0.1})]
+                ("autoregressive", {"dropout_rate": 0.1}), ("flow", {"dropout_rate": 0.1})]
 
 
 @pytest.mark.parametrize("policy_type,extra", POLICY_CASES)
