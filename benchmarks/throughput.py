@@ -2,7 +2,8 @@
 `OfflineDataset.sample` throughput, each also as a ratio to a yardstick.
 
 HalfCheetah-like shapes (obs 17, act 6), batch 256, the reference defaults:
-diffusion DDPM with 5 steps on an LN-ResNet 3x256; action optimization N=32,
+diffusion DDPM with 5 steps on an LN-ResNet 3x256 (flow matching on the same
+network with 10 and 5 Euler steps); action optimization N=32,
 k=10, T=10; a 10-member 256x2 LayerNorm critic (Cal-QL also with 2 members,
 the official code's ensemble). Random data. The yardstick, a bare 256x256 MLP
 adam step, runs in the same process (before and after; the mean is used), so
@@ -59,11 +60,12 @@ def _sizes(quick: bool) -> dict:
   if quick:
     return dict(
         diffusion={"hidden_dim": 32, "num_blocks": 1, "time_dim": 8},
+        flow={"hidden_dim": 32, "num_blocks": 1, "time_dim": 8},
         gaussian={"hidden_sizes": (32, 32)},
         critic={"hidden_sizes": (32, 32)}, ensemble=2,
         ao={"num_samples": 4, "top_k": 2, "num_steps": 2},
         seconds=0.3, fuse=4)
-  return dict(diffusion=None, gaussian=None, critic={}, ensemble=10,
+  return dict(diffusion=None, flow=None, gaussian=None, critic={}, ensemble=10,
               ao={"num_samples": 32, "top_k": 10, "num_steps": 10},
               seconds=4.0, fuse=10)
 
@@ -98,7 +100,24 @@ def _cases(sizes: dict) -> dict:
       "PA-RL (diffusion, Cal-QL)": (
           "diffusion", {**sizes["critic"], "ensemble_size": ens},
           parl_config.PARLConfig(**ao), update_lib.Objective("calql", "distill")),
+      # Flow matching on the diffusion policy's network (3x256 LN-ResNet).
+      "BC (flow, 10 Euler steps)": ("flow", None, bc_config.ImitationConfig(),
+                                    update_lib.Objective("none", "bc")),
+      "PA-RL (flow, 10 Euler steps, Cal-QL)": (
+          "flow", {**sizes["critic"], "ensemble_size": ens},
+          parl_config.PARLConfig(**ao), update_lib.Objective("calql", "distill")),
+      "PA-RL (flow, 5 Euler steps, Cal-QL)": (
+          ("flow", {"num_flow_steps": 5}), {**sizes["critic"], "ensemble_size": ens},
+          parl_config.PARLConfig(**ao), update_lib.Objective("calql", "distill")),
   }
+
+
+def _policy_spec(sizes: dict, policy) -> tuple[str, dict | None]:
+  """``"diffusion"`` or ``("flow", overrides)`` -> (policy type, its config)."""
+  name, extra = (policy, None) if isinstance(policy, str) else policy
+  if extra is None:
+    return name, sizes[name]
+  return name, {**(sizes[name] or {}), **extra}
 
 
 def _dataset(num_episodes: int) -> ljx.OfflineDataset:
@@ -109,7 +128,8 @@ def _dataset(num_episodes: int) -> ljx.OfflineDataset:
 
 
 def _networks(meta, sizes, policy_type, critic_config):
-  policy, _ = registry.make_policy_network(policy_type, meta, sizes[policy_type])
+  name, config = _policy_spec(sizes, policy_type)
+  policy, _ = registry.make_policy_network(name, meta, config)
   critic = None
   if critic_config is not None:
     critic, _ = registry.make_critic_network("ensemble", meta, critic_config)
@@ -203,7 +223,7 @@ def main(argv=None):
                            ("action_optimization", (state, batch)),
                            ("distillation", (state, batch, targets))):
         table.latency(f"  phase: {phase}", 1.0 / _rate(lambda: phases[phase](*args_), seconds))
-      _act_latency(table, meta, sizes, critic_config, seconds)
+      _act_latency(table, meta, sizes, policy_type, critic_config, seconds)
 
   sample_rate = _rate(lambda: dataset.sample(BATCH)[1], seconds, min_calls=20)
   table.row("OfflineDataset.sample(256)", sample_rate, "batches/s")
@@ -225,10 +245,11 @@ def _flops(jitted, *args) -> float | None:
   return float(analysis.get("flops", 0.0)) or None
 
 
-def _act_latency(table, meta, sizes, critic_config, seconds):
-  policy = ljx.create_policy_model("diffusion", 0, meta, sizes["diffusion"])
+def _act_latency(table, meta, sizes, policy_type, critic_config, seconds):
+  name, config = _policy_spec(sizes, policy_type)
+  policy = ljx.create_policy_model(name, 0, meta, config)
   critic = ljx.create_q_critic("ensemble", 1, meta, critic_config)
-  agent = ljx.create_agent("diffusion_rl", policy, critic, 2,
+  agent = ljx.create_agent("offline_rl", policy, critic, 2,
                            {"action_optimization": sizes["ao"]})
   one = {"state": np.zeros(OBS_DIM, np.float32)}
   many = {"state": np.zeros((64, OBS_DIM), np.float32)}

@@ -11,6 +11,8 @@ TWO_ROUTES_DATA = {"policy": "mixed", "num_episodes": 300, "noise_std": 0.8,
                    "mixture": (0.2, 0.3, 0.5)}
 TWO_ROUTES_DISCOUNT = 0.9
 DIFFUSION = {"hidden_dim": 64, "num_blocks": 2, "num_diffusion_steps": 3, "time_dim": 16}
+# The diffusion preset's network, integrated with 3 Euler steps.
+FLOW = {"hidden_dim": 64, "num_blocks": 2, "num_flow_steps": 3, "time_dim": 16}
 GAUSSIAN = {"hidden_sizes": (128, 128)}
 CRITIC = {"hidden_sizes": (64, 64), "ensemble_size": 2}
 PARL = {"batch_size": 256, "critic_lr": 1e-3, "tau": 0.05, "discount": TWO_ROUTES_DISCOUNT,

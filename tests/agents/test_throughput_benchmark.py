@@ -10,3 +10,12 @@ def test_quick_throughput_benchmark_prints_ratios(capsys):
   assert "BC (gaussian)" in out and "fused x4" in out
   assert "OfflineDataset.sample(256)" in out
   assert "Cal-QL" not in out  # --only filtered the other cases.
+
+
+def test_quick_throughput_benchmark_has_the_flow_rows(capsys):
+  throughput.main(["--quick", "--only", "flow, 10"])
+  out = capsys.readouterr().out
+  assert "BC (flow, 10 Euler steps)" in out
+  assert "PA-RL (flow, 10 Euler steps, Cal-QL)" in out and "phase: action_optimization" in out
+  assert "act() latency, 1 observation" in out
+  assert "diffusion" not in out.split("(ratio column")[1]

@@ -1,9 +1,9 @@
 """Learning on the built-in two-routes task (the issue's headline results).
 
 * Mixed-quality data (20% expert, 30% noisy expert, 50% random episodes):
-  PA-RL with a diffusion policy solves the task; diffusion BC and Gaussian BC
-  imitate the noise and fail.
-* Expert data with both routes: diffusion BC keeps both routes and succeeds;
+  PA-RL with a diffusion policy solves the task, and so does PA-RL with a
+  flow-matching policy; diffusion BC and Gaussian BC imitate the noise and fail.
+* Expert data with both routes: diffusion BC and flow BC keep both routes and succeed;
   Gaussian BC averages them into the obstacle whenever the start does not
   already lean to one side.
 * Online fine-tuning from an early offline PA-RL checkpoint raises success.
@@ -21,8 +21,8 @@ from pa_rl.agents import evaluation
 from pa_rl.agents import presets
 from pa_rl.datasets import collection
 
-DIFFUSION, GAUSSIAN, CRITIC, PARL = (presets.DIFFUSION, presets.GAUSSIAN, presets.CRITIC,
-                                     presets.PARL)
+DIFFUSION, FLOW, GAUSSIAN, CRITIC, PARL = (presets.DIFFUSION, presets.FLOW, presets.GAUSSIAN,
+                                           presets.CRITIC, presets.PARL)
 EVAL_EPISODES = 30
 
 
@@ -80,14 +80,34 @@ def test_parl_beats_imitation_on_mixed_data(results):
   assert results["parl"] >= results["gaussian_bc"] + 0.5
 
 
-def test_diffusion_bc_keeps_both_routes_where_gaussian_bc_crashes(tmp_path):
+def test_parl_with_a_flow_policy_solves_mixed_data(results, mixed):
+  meta = mixed.shape_meta
+  parl = ljx.create_agent("offline_rl", ljx.create_policy_model("flow", 0, meta, FLOW),
+                          ljx.create_q_critic("ensemble", 1, meta, CRITIC), 2, PARL)
+  parl, _ = _train(parl, mixed, 4000)
+  env = environments.make_environment("two_routes", seed=100)
+  actor = evaluation.make_actor(parl, seed=0)
+  successes, routes = [], []
+  for _ in range(EVAL_EPISODES):
+    successes.append(evaluation.run_episode(env, actor)["success"])
+    routes.append(env.route)
+  print({"parl_flow": np.mean(successes), "routes": routes})
+  assert np.mean(successes) >= 0.8
+  assert np.mean(successes) >= results["diffusion_bc"] + 0.5
+  assert np.mean(successes) >= results["gaussian_bc"] + 0.5
+  assert routes.count("left") >= 1 and routes.count("right") >= 1
+
+
+@pytest.mark.parametrize("policy_type", ["diffusion", "flow"])
+def test_expressive_bc_keeps_both_routes_where_gaussian_bc_crashes(tmp_path, policy_type):
   path = str(tmp_path / "expert")
   collection.collect("two_routes", path, policy="expert", num_episodes=100, seed=1)
   data = _load(path)
   meta = data.shape_meta
   gbc = ljx.create_agent("imitation", ljx.create_policy_model("gaussian", 0, meta, GAUSSIAN),
                          None, 2, {"batch_size": 256})
-  dbc = ljx.create_agent("imitation", ljx.create_policy_model("diffusion", 0, meta, DIFFUSION),
+  config = {"diffusion": DIFFUSION, "flow": FLOW}[policy_type]
+  dbc = ljx.create_agent("imitation", ljx.create_policy_model(policy_type, 0, meta, config),
                          None, 2, {"batch_size": 256})
   gbc, _ = _train(gbc, data, 1500)
   dbc, _ = _train(dbc, data, 1500)
@@ -98,7 +118,7 @@ def test_diffusion_bc_keeps_both_routes_where_gaussian_bc_crashes(tmp_path):
   for _ in range(EVAL_EPISODES):
     successes.append(evaluation.run_episode(env, actor)["success"])
     routes.append(env.route)
-  print({"gaussian_bc": gaussian, "diffusion_bc": np.mean(successes), "routes": routes})
+  print({"gaussian_bc": gaussian, f"{policy_type}_bc": np.mean(successes), "routes": routes})
   # The Gaussian commits to a side only when the start noise breaks the tie;
   # near x = 0 it averages the routes into the obstacle.
   assert np.mean(successes) >= 0.8
