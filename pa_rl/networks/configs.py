@@ -133,6 +133,18 @@ class GaussianPolicyConfig(EncoderConfig):
           f"log_std_min={self.log_std_min!r}, log_std_max={self.log_std_max!r}")
 
 
+def _check_time_conditioned_resnet(config):
+  """The fields diffusion and flow share: the LN-ResNet on (obs, t, x_t)."""
+  _check_int(config, "hidden_dim", 1)
+  _check_int(config, "num_blocks", 1)
+  _check_range(config, "dropout_rate", 0.0, 1.0, high_open=True)
+  _check_int(config, "time_dim", 2)
+  if config.time_dim % 2:
+    _fail(config, "time_dim", "even (cosine and sine halves)")
+  _check_choice(config, "activation", ACTIVATIONS)
+  _check_bool(config, "clip_sample")
+
+
 @dataclasses.dataclass
 class DiffusionPolicyConfig(EncoderConfig):
   """A DDPM epsilon-prediction policy (Ho et al., 2020) with the IDQL
@@ -178,14 +190,7 @@ class DiffusionPolicyConfig(EncoderConfig):
         _fail(self, "ddim_steps",
               f"<= num_diffusion_steps={self.num_diffusion_steps}")
     _check_range(self, "ddim_eta", 0.0, 1.0)
-    _check_int(self, "hidden_dim", 1)
-    _check_int(self, "num_blocks", 1)
-    _check_range(self, "dropout_rate", 0.0, 1.0, high_open=True)
-    _check_int(self, "time_dim", 2)
-    if self.time_dim % 2:
-      _fail(self, "time_dim", "even (cosine and sine halves)")
-    _check_choice(self, "activation", ACTIVATIONS)
-    _check_bool(self, "clip_sample")
+    _check_time_conditioned_resnet(self)
 
 
 @dataclasses.dataclass
@@ -221,17 +226,10 @@ class FlowPolicyConfig(EncoderConfig):
   def __post_init__(self):
     super().__post_init__()
     _check_int(self, "num_flow_steps", 1)
-    _check_int(self, "hidden_dim", 1)
-    _check_int(self, "num_blocks", 1)
-    _check_range(self, "dropout_rate", 0.0, 1.0, high_open=True)
-    _check_int(self, "time_dim", 2)
-    if self.time_dim % 2:
-      _fail(self, "time_dim", "even (cosine and sine halves)")
+    _check_time_conditioned_resnet(self)
     _check_finite(self, "time_scale")
     if self.time_scale <= 0:
       _fail(self, "time_scale", "> 0")
-    _check_choice(self, "activation", ACTIVATIONS)
-    _check_bool(self, "clip_sample")
     _check_bool(self, "use_ema")
 
 

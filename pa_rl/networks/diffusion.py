@@ -31,6 +31,7 @@ from pa_rl import config_utils
 from pa_rl import types
 from pa_rl.networks import base
 from pa_rl.networks import configs
+from pa_rl.networks import iterative
 from pa_rl.networks import torsos
 from pa_rl.networks import utils
 
@@ -95,20 +96,6 @@ class NoisePredictor(hk.Module):
                            activation=c.activation, name="resnet")(h, is_training)
 
 
-# Rows x hidden width per chunk when sampling many chains: the widest
-# activation of a chunk (4 x hidden) then stays within the CPU caches.
-_SAMPLE_CHUNK_ELEMENTS = 256 * 1024
-
-
-def num_row_chunks(rows: int, hidden_dim: int) -> int:
-  """The fewest chunks (a divisor of ``rows``) of at most
-  `_SAMPLE_CHUNK_ELEMENTS` hidden units each."""
-  for chunks in range(1, rows + 1):
-    if rows % chunks == 0 and (rows // chunks) * hidden_dim <= _SAMPLE_CHUNK_ELEMENTS:
-      return chunks
-  return rows
-
-
 def make_diffusion_policy(
     shape_meta: types.ShapeMeta | Mapping[str, Any],
     config: configs.DiffusionPolicyConfig | Mapping[str, Any] | None = None,
@@ -131,25 +118,8 @@ def make_diffusion_policy(
   sqrt_ab, sqrt_1m_ab = f32(np.sqrt(alpha_bars)), f32(np.sqrt(1 - alpha_bars))
   alpha_bars = f32(alpha_bars)
 
-  def fns():
-    encoder = torsos.ObservationEncoder(shape_meta, config)
-    predictor = NoisePredictor(config, action_dim)
-
-    def template(obs, x_t, t):
-      return predictor(encoder(obs), x_t, t, is_training=False)
-
-    def denoise(obs_embedding, x_t, t, is_training=False):
-      return predictor(obs_embedding, x_t, t, is_training)
-
-    return template, (lambda obs: encoder(obs), denoise)
-
-  transformed = hk.multi_transform(fns)
-  encode_apply, denoise_apply = transformed.apply
-
-  def init(key: types.PRNGKey, obs: types.Observation) -> types.Params:
-    batch = utils.observation_batch_size(obs)
-    return transformed.init(key, obs, jnp.zeros((batch, action_dim)),
-                            jnp.zeros((batch,), jnp.int32))
+  init, encode_apply, denoise_apply = iterative.encoder_and_head(
+      shape_meta, config, lambda: NoisePredictor(config, action_dim), jnp.int32)
 
   def _clip(x):
     return jnp.clip(x, -1.0, 1.0) if config.clip_sample else x
@@ -201,12 +171,11 @@ def make_diffusion_policy(
     still drawn from ``key``, so the samples still differ). See the module
     docstring for how ``guidance_fn`` enters.
     """
-    embedding = encode_apply(params, None, obs)
+    embedding = encode_apply(params, obs)
     batch = embedding.shape[0]
     rows = batch * num_samples
     embedding = jnp.repeat(embedding, num_samples, axis=0)
-    guided = guidance_fn is not None and not (
-        isinstance(guidance_scale, (int, float)) and guidance_scale == 0)
+    guided = iterative.is_guided(guidance_fn, guidance_scale)
     obs_rep = utils.repeat_observation(obs, num_samples) if guided else None
     init_key, noise_key = jax.random.split(key)
     x_init = jax.random.normal(init_key, (rows, action_dim))
@@ -217,10 +186,7 @@ def make_diffusion_policy(
         t, t_prev, noise = step
         eps = denoise_apply(params, None, embedding, x,
                             jnp.full((x.shape[0],), t, jnp.int32))
-        grad = None
-        if guided:
-          grad = guidance_fn(obs_rep, utils.unflatten_actions(x, shape_meta))
-          grad = utils.flatten_actions(jnp.asarray(grad, x.dtype), shape_meta)
+        grad = iterative.flat_guidance(guidance_fn, obs_rep, x, shape_meta) if guided else None
         if config.sampler == "ddim":
           x = _ddim_step(x, t, t_prev, eps, grad, guidance_scale, noise,
                          deterministic, temperature)
@@ -233,20 +199,10 @@ def make_diffusion_policy(
                                          noises))
       return x
 
-    # Every row is its own chain, so many rows go in cache-sized chunks, each
-    # through all the steps (the noise was drawn for all rows above: the
-    # samples are the same as in one pass).
-    chunks = num_row_chunks(rows, config.hidden_dim)
-    if chunks == 1:
-      x = denoise_rows(embedding, x_init, noises, obs_rep)
-    else:
-      split = lambda v, axis=0: jnp.moveaxis(
-          v.reshape(*v.shape[:axis], chunks, v.shape[axis] // chunks, *v.shape[axis + 1:]),
-          axis, 0)
-      x = jax.lax.map(lambda args: denoise_rows(*args),
-                      (split(embedding), split(x_init), split(noises, 1),
-                       jax.tree.map(split, obs_rep)))
-      x = x.reshape(rows, action_dim)
+    # Cache-sized chunks of rows, each through all the steps (the noise was
+    # drawn for all rows above: the samples are the same as in one pass).
+    x = iterative.map_row_chunks(denoise_rows, rows, config.hidden_dim,
+                                 (embedding, x_init, noises, obs_rep), (0, 0, 1, 0))
     x = _clip(x)
     return utils.unflatten_actions(x.reshape(batch, num_samples, action_dim),
                                    shape_meta)
@@ -262,7 +218,7 @@ def make_diffusion_policy(
     t = jax.random.randint(t_key, (batch,), 0, num_steps)
     eps = jax.random.normal(eps_key, x0.shape)
     x_t = sqrt_ab[t][:, None] * x0 + sqrt_1m_ab[t][:, None] * eps
-    embedding = encode_apply(params, None, obs)
+    embedding = encode_apply(params, obs)
     pred = denoise_apply(params, dropout_key, embedding, x_t, t, is_training=True)
     per_example = jnp.mean(jnp.square(pred - eps), axis=-1)
     value = utils.weighted_mean(per_example, weights)

@@ -30,6 +30,7 @@ from pa_rl import types
 from pa_rl.networks import base
 from pa_rl.networks import configs
 from pa_rl.networks import diffusion
+from pa_rl.networks import iterative
 from pa_rl.networks import torsos
 from pa_rl.networks import utils
 
@@ -64,24 +65,8 @@ def make_flow_policy(
   action_dim = shape_meta.flat_action_dim
   num_steps = config.num_flow_steps
 
-  def fns():
-    encoder = torsos.ObservationEncoder(shape_meta, config)
-    velocity = VelocityField(config, action_dim)
-
-    def template(obs, x_t, t):
-      return velocity(encoder(obs), x_t, t, is_training=False)
-
-    def velocity_fn(obs_embedding, x_t, t, is_training=False):
-      return velocity(obs_embedding, x_t, t, is_training)
-
-    return template, (lambda obs: encoder(obs), velocity_fn)
-
-  transformed = hk.multi_transform(fns)
-  encode_apply, velocity_apply = transformed.apply
-
-  def init(key: types.PRNGKey, obs: types.Observation) -> types.Params:
-    batch = utils.observation_batch_size(obs)
-    return transformed.init(key, obs, jnp.zeros((batch, action_dim)), jnp.zeros((batch,)))
+  init, encode_apply, velocity_apply = iterative.encoder_and_head(
+      shape_meta, config, lambda: VelocityField(config, action_dim), jnp.float32)
 
   def _clip(x):
     return jnp.clip(x, -1.0, 1.0) if config.clip_sample else x
@@ -95,12 +80,11 @@ def make_flow_policy(
     under `jax.jit`; ``temperature`` and ``guidance_scale`` may be traced.
     """
     del deterministic  # The ODE adds no noise (module docstring).
-    embedding = encode_apply(params, None, obs)
+    embedding = encode_apply(params, obs)
     batch = embedding.shape[0]
     rows = batch * num_samples
     embedding = jnp.repeat(embedding, num_samples, axis=0)
-    guided = guidance_fn is not None and not (
-        isinstance(guidance_scale, (int, float)) and guidance_scale == 0)
+    guided = iterative.is_guided(guidance_fn, guidance_scale)
     obs_rep = utils.repeat_observation(obs, num_samples) if guided else None
     x_init = temperature * jax.random.normal(key, (rows, action_dim))
     dt = 1.0 / num_steps
@@ -110,23 +94,15 @@ def make_flow_policy(
         t = jnp.full((x.shape[0],), k * dt, jnp.float32)
         v = velocity_apply(params, None, embedding, x, t)
         if guided:
-          grad = guidance_fn(obs_rep, utils.unflatten_actions(x, shape_meta))
-          v = v + guidance_scale * utils.flatten_actions(jnp.asarray(grad, x.dtype),
-                                                         shape_meta)
+          v = v + guidance_scale * iterative.flat_guidance(guidance_fn, obs_rep, x, shape_meta)
         return x + dt * v, None
 
       x, _ = jax.lax.scan(body, x_init, jnp.arange(num_steps, dtype=jnp.float32))
       return x
 
-    # Cache-sized chunks of rows, as for diffusion: the same result as one pass.
-    chunks = diffusion.num_row_chunks(rows, config.hidden_dim)
-    if chunks == 1:
-      x = integrate(embedding, x_init, obs_rep)
-    else:
-      split = lambda v: v.reshape(chunks, v.shape[0] // chunks, *v.shape[1:])
-      x = jax.lax.map(lambda args: integrate(*args),
-                      (split(embedding), split(x_init), jax.tree.map(split, obs_rep)))
-      x = x.reshape(rows, action_dim)
+    # Cache-sized chunks of rows: the same result as one pass.
+    x = iterative.map_row_chunks(integrate, rows, config.hidden_dim,
+                                 (embedding, x_init, obs_rep), (0, 0, 0))
     x = _clip(x)
     return utils.unflatten_actions(x.reshape(batch, num_samples, action_dim), shape_meta)
 
@@ -140,7 +116,7 @@ def make_flow_policy(
     t = jax.random.uniform(t_key, (batch,))
     x0 = jax.random.normal(noise_key, x1.shape)
     x_t = (1.0 - t)[:, None] * x0 + t[:, None] * x1
-    embedding = encode_apply(params, None, obs)
+    embedding = encode_apply(params, obs)
     pred = velocity_apply(params, dropout_key, embedding, x_t, t, is_training=True)
     per_example = jnp.mean(jnp.square(pred - (x1 - x0)), axis=-1)
     value = utils.weighted_mean(per_example, weights)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from pa_rl.networks import flow
+from pa_rl.networks import iterative
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +100,8 @@ def test_many_rows_are_chunked_with_the_same_samples(low_dim_meta, tiny_policy_c
   obs = {"state": jax.random.normal(jax.random.PRNGKey(5), (8, 2))}
   params = net.init(jax.random.PRNGKey(0), obs)
   key = jax.random.PRNGKey(4)
-  assert flow.diffusion.num_row_chunks(8 * 128, 512) > 1
+  assert iterative.num_row_chunks(8 * 128, 512) > 1
   chunked = net.sample(params, key, obs, 128)  # 1,024 rows x 512 wide: several chunks
-  monkeypatch.setattr(flow.diffusion, "num_row_chunks", lambda rows, hidden: 1)
+  monkeypatch.setattr(iterative, "num_row_chunks", lambda rows, hidden: 1)
   whole = net.sample(params, key, obs, 128)
   np.testing.assert_allclose(chunked, whole, atol=1e-5)
