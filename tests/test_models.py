@@ -68,7 +68,7 @@ def test_config_dataclass_and_errors():
   assert policy.config is config
   with pytest.raises(ValueError, match=(
       r"^policy_type='difusion' is unknown; choose one of: "
-      r"autoregressive, diffusion, gaussian$")):
+      r"autoregressive, diffusion, flow, gaussian$")):
     models.create_policy_model("difusion", 0, META_DICT)
   with pytest.raises(ValueError, match=r"unknown keys \['num_step'\].*valid keys: "
                      r".*num_diffusion_steps"):

@@ -149,7 +149,8 @@ def replay_in_subprocess(env_name: str, env_kwargs: Mapping[str, Any], seed: int
       if result.returncode == _ENVIRONMENT_ERROR:
         lines = [l for l in result.stderr.splitlines() if l.startswith(_ENVIRONMENT_PREFIX)]
         why = lines[-1][len(_ENVIRONMENT_PREFIX):] if lines else result.stderr.strip()[-500:]
-        return None, None, f"the render process could not make the environment: {why}"
+        return None, None, (f"the render process could not make the environment "
+                            f"{env_name!r}: {why}")
       if result.returncode == 0 and os.path.exists(output):
         with np.load(output, allow_pickle=False) as data:
           frames = [[data[f"frame_{i}_{j}"] for j in range(int(data[f"count_{i}"]))]
@@ -171,8 +172,10 @@ def _main(request: str, output: str) -> None:
     keep = [data[f"keep_{i}"] for i in range(count)]
   try:
     registry.make_environment(meta["env_name"], seed=meta["seed"], **meta["env_kwargs"]).close()
-  except Exception as e:  # pylint: disable=broad-except
-    # Not a rendering problem: say so, and stop the parent trying backends.
+  except (ValueError, TypeError, KeyError) as e:
+    # An unknown name or bad arguments, not a rendering problem (a backend
+    # that fails raises RuntimeError or ImportError, and the parent goes on to
+    # the next): say so, and stop the parent trying backends.
     print(f"{_ENVIRONMENT_PREFIX}{type(e).__name__}: {e}".replace("\n", " "), file=sys.stderr)
     sys.exit(_ENVIRONMENT_ERROR)
   frames, returns = replay(meta["env_name"], meta["env_kwargs"], meta["seed"], episodes, keep)
