@@ -38,8 +38,13 @@ import numpy as np
 from pa_rl import file_utils
 
 DATASETS = ("scene-play", "puzzle-3x3-play", "pointmaze-medium-navigate")
-METHODS = {"bc": "bc/gaussian_ogbench", "iql": "iql/gaussian_ogbench"}
-LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)"}
+# method -> (packaged gin config, bindings on top of it).
+METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []),
+           # Long maze paths back up one step per update with 1-step targets.
+           "iql_n10": ("iql/gaussian_ogbench", ["train_offline.n_step = 10"])}
+LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
+          "iql_n10": "IQL, 10-step targets"}
+DEFAULT_METHODS = ("bc", "iql")
 PUBLISHED_UPDATES = 1_000_000
 # Published single-task success rates (%): {dataset: {method: (default task,
 # 5-task average)}}: Park et al., 2025, "Flow Q-Learning", Tables 2 and 3
@@ -101,7 +106,8 @@ def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path
     if result["updates"] == num_steps and result["eval_episodes"] == eval_episodes:
       return result
   gin.clear_config()
-  gin_registration.parse([METHODS[method]], [
+  config, method_bindings = METHODS[method]
+  gin_registration.parse([config], [*method_bindings,
       f"train_offline.dataset_path = '{data_path}'", f"train_offline.num_steps = {num_steps}",
       f"train_offline.seed = {seed}", *bindings])
   start = time.time()
@@ -190,12 +196,14 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
 def main(argv=None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--datasets", default=",".join(DATASETS))
-  parser.add_argument("--methods", default=",".join(METHODS))
+  parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                      help=f"any of: {', '.join(METHODS)}")
   parser.add_argument("--seeds", default="0")
   parser.add_argument("--tasks", default="default",
                       help="'default' (each dataset's default task) or task numbers, e.g. 1-5")
-  parser.add_argument("--episodes", type=int, default=None,
-                      help="episodes of generated data (default: the official count)")
+  parser.add_argument("--episodes", default=None,
+                      help="episodes of generated data: N for every dataset, or "
+                           "DATASET=N,... (default: the official count)")
   parser.add_argument("--num_steps", type=int, default=20000, help="updates per run")
   parser.add_argument("--eval_episodes", type=int, default=50)
   parser.add_argument("--data_seed", type=int, default=0)
@@ -226,6 +234,11 @@ def main(argv=None) -> list[dict]:
   else:
     tasks = [int(t) for t in args.tasks.split(",")]
   seeds = [int(s) for s in args.seeds.split(",") if s]
+  episodes_for = {}
+  if args.episodes and "=" in args.episodes:
+    episodes_for = {k: int(v) for k, v in (p.split("=") for p in args.episodes.split(","))}
+  elif args.episodes:
+    episodes_for = {d: int(args.episodes) for d in datasets}
   workdir = args.workdir or "/tmp/pa_rl_ogbench" + ("_quick" if args.quick else "")
   data_dir = args.data_dir or (os.path.join(workdir, "data") if args.quick
                                else os.path.join(_cache_root(), "ogbench"))
@@ -247,13 +260,13 @@ def main(argv=None) -> list[dict]:
       note = f.read().strip()
   results = []
   for dataset in datasets:
-    episodes = args.episodes or (2 if args.quick else _official(dataset)[0])
+    episodes = episodes_for.get(dataset) or (2 if args.quick else _official(dataset)[0])
     for task in tasks:
       _, data_path = dataset_paths(dataset, episodes, task, args.data_seed, data_dir,
                                    max_episode_steps=max_steps)
       for method in methods:
         extra = list(bindings)
-        if args.quick and method == "iql":
+        if args.quick and method.startswith("iql"):
           extra = [b for b in extra if not b.startswith("ImitationConfig")] + [
               "EnsembleCriticConfig.hidden_sizes = (8,)",
               "EnsembleCriticConfig.value_hidden_sizes = (8,)", "IQLConfig.batch_size = 8"]

@@ -13,9 +13,12 @@ def test_quick_throughput_benchmark_prints_ratios(capsys):
 
 
 def test_quick_throughput_benchmark_has_the_flow_rows(capsys):
-  throughput.main(["--quick", "--only", "flow, 10"])
+  throughput.main(["--quick", "--only", "BC (flow"])
   out = capsys.readouterr().out
-  assert "BC (flow, 10 Euler steps)" in out
-  assert "PA-RL (flow, 10 Euler steps, Cal-QL)" in out and "phase: action_optimization" in out
-  assert "act() latency, 1 observation" in out
-  assert "diffusion" not in out.split("(ratio column")[1]
+  assert "BC (flow, 10 Euler steps)" in out and "BC (gaussian)" not in out
+  # The PA-RL flow rows (compiling them takes a minute; the cases are checked).
+  cases = throughput._cases(throughput._sizes(quick=True))  # pylint: disable=protected-access
+  ten, five = (cases[f"PA-RL (flow, {k} Euler steps, Cal-QL)"] for k in (10, 5))
+  assert ten[0] == "flow" and five[0] == ("flow", {"num_flow_steps": 5})
+  assert throughput._policy_spec(throughput._sizes(quick=False), five[0]) == (  # pylint: disable=protected-access
+      "flow", {"num_flow_steps": 5})
