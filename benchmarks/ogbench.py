@@ -39,11 +39,42 @@ from pa_rl import file_utils
 
 DATASETS = ("scene-play", "puzzle-3x3-play", "pointmaze-medium-navigate")
 # method -> (packaged gin config, bindings on top of it).
+# The PA-RL settings of the first report on this data (Cal-QL critic,
+# optimized-action distillation offline, small networks), kept to reproduce it.
+_PARL_CALQL_SMALL = [
+    "agents.PARLConfig.critic_objective = 'calql'", "agents.PARLConfig.distill_source = 'optimized'",
+    "agents.PARLConfig.num_cql_actions = 4",
+    "networks.DiffusionPolicyConfig.hidden_dim = 64", "networks.DiffusionPolicyConfig.num_blocks = 2",
+    "networks.DiffusionPolicyConfig.num_diffusion_steps = 3",
+    "networks.EnsembleCriticConfig.hidden_sizes = (128, 128)",
+    "agents.ActionOptimizationConfig.num_samples = 8", "agents.ActionOptimizationConfig.top_k = 2",
+    "agents.ActionOptimizationConfig.num_steps = 1", "train_offline.n_step = 5"]
+# PA-RL at the reference implementation's settings (DESIGN: Cal-QL, a
+# 10-member 256x2 critic, N=32, k=10, T=10, optimized-action distillation).
+_PARL_REFERENCE = [
+    "agents.PARLConfig.critic_objective = 'calql'", "agents.PARLConfig.distill_source = 'optimized'",
+    "agents.PARLConfig.cql_alpha = 0.005", "agents.PARLConfig.num_cql_actions = 10",
+    "networks.EnsembleCriticConfig.hidden_sizes = (256, 256)",
+    "networks.EnsembleCriticConfig.ensemble_size = 10",
+    "agents.ActionOptimizationConfig.num_samples = 32", "agents.ActionOptimizationConfig.top_k = 10",
+    "agents.ActionOptimizationConfig.num_steps = 10"]
 METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []),
            # Long maze paths back up one step per update with 1-step targets.
-           "iql_n10": ("iql/gaussian_ogbench", ["train_offline.n_step = 10"])}
+           "iql_n10": ("iql/gaussian_ogbench", ["train_offline.n_step = 10"]),
+           "dbc": ("bc/diffusion_ogbench", []),
+           "parl": ("parl/diffusion_iql_ogbench", []),
+           "parl_n10": ("parl/diffusion_iql_ogbench", ["train_offline.n_step = 10"]),
+           "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
+           "parl_reference": ("parl/diffusion_iql_ogbench", _PARL_REFERENCE),
+           "parl_reference_n10": ("parl/diffusion_iql_ogbench",
+                                  [*_PARL_REFERENCE, "train_offline.n_step = 10"])}
 LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
-          "iql_n10": "IQL, 10-step targets"}
+          "iql_n10": "IQL, 10-step targets", "dbc": "BC (diffusion)",
+          "parl": "PA-RL (diffusion, IQL critic, best of 32)",
+          "parl_n10": "PA-RL (diffusion, IQL critic, best of 32), 10-step targets",
+          "parl_calql_small": "PA-RL as first reported (diffusion 64x2, Cal-QL, distilled)",
+          "parl_reference": "PA-RL, reference settings (Cal-QL, 10 critics, N=32 k=10 T=10)",
+          "parl_reference_n10": "PA-RL, reference settings, 10-step targets"}
 DEFAULT_METHODS = ("bc", "iql")
 PUBLISHED_UPDATES = 1_000_000
 # Published single-task success rates (%): {dataset: {method: (default task,
@@ -61,7 +92,8 @@ PUBLISHED_OTHERS = {
 }
 _CSV_COLUMNS = ("dataset", "task", "method", "seed", "episodes", "transitions",
                 "data_fraction", "updates", "update_fraction", "success", "train_seconds",
-                "eval_seconds", "eval_episodes", "curve")
+                "eval_seconds", "eval_episodes", "max_updates", "max_seconds",
+                "update_seconds", "bindings", "curve", "diagnostics")
 
 
 def _cache_root() -> str:
@@ -93,8 +125,10 @@ def _official(dataset: str) -> tuple[int, int]:
 
 
 def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path: str,
-            workdir: str, num_steps: int, eval_episodes: int, bindings: list[str]) -> dict:
-  """Trains with the method's packaged config, then evaluates; cached as JSON."""
+            workdir: str, num_steps: int, eval_episodes: int, bindings: list[str],
+            max_seconds: float | None = None) -> dict:
+  """Trains with the method's packaged config (for at most ``num_steps``
+  updates and ``max_seconds`` of update time), then evaluates; cached as JSON."""
   import gin  # pylint: disable=g-import-not-at-top
   from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
   from pa_rl import runners  # pylint: disable=g-import-not-at-top
@@ -103,26 +137,34 @@ def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path
   if os.path.exists(cache):
     with open(cache) as f:
       result = json.load(f)
-    if result["updates"] == num_steps and result["eval_episodes"] == eval_episodes:
+    if (result.get("max_updates", result["updates"]) == num_steps
+        and result["eval_episodes"] == eval_episodes
+        and result.get("max_seconds") == max_seconds
+        and result.get("bindings", []) == list(bindings)):
       return result
   gin.clear_config()
   config, method_bindings = METHODS[method]
   gin_registration.parse([config], [*method_bindings,
       f"train_offline.dataset_path = '{data_path}'", f"train_offline.num_steps = {num_steps}",
-      f"train_offline.seed = {seed}", *bindings])
+      f"train_offline.seed = {seed}", f"train_offline.max_seconds = {max_seconds}",
+      *bindings])
   start = time.time()
-  gin_registration.train_offline(workdir=workdir)
+  trained = gin_registration.train_offline(workdir=workdir)
   train_seconds = time.time() - start
+  updates = int(trained["step"])
   gin.clear_config()
   start = time.time()
   evaluated = runners.evaluate(workdir, num_episodes=eval_episodes, video_episodes=0,
                                seed=10_000 + seed)
   eval_seconds = time.time() - start
-  curve = []
+  curve = []  # [update, success, seconds of updates so far]
   eval_csv = os.path.join(workdir, "eval.csv")
   if os.path.exists(eval_csv):
     with open(eval_csv) as f:
-      curve = [[int(float(r["step"])), float(r["eval/success"])] for r in csv.DictReader(f)]
+      curve = [[int(float(r["step"])), float(r["eval/success"]),
+                float(r.get("eval/train_seconds") or "nan")] for r in csv.DictReader(f)]
+  diagnostics = {k.split("/", 1)[1]: v for k, v in evaluated.items()
+                 if k.startswith("diagnostics/")}
   meta = rlds_io.read_metadata(data_path)
   official_episodes, official_steps = _official(dataset)
   result = {
@@ -131,10 +173,12 @@ def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path
       "transitions": meta["num_steps"] - meta["num_episodes"],
       "data_fraction": (meta["num_steps"] - meta["num_episodes"])
                        / (official_episodes * (official_steps - 1)),
-      "updates": num_steps, "update_fraction": num_steps / PUBLISHED_UPDATES,
+      "updates": updates, "update_fraction": updates / PUBLISHED_UPDATES,
+      "max_updates": num_steps, "max_seconds": max_seconds, "bindings": list(bindings),
+      "update_seconds": float(trained.get("train_seconds", train_seconds)),
       "success": float(evaluated["eval/success"]), "train_seconds": round(train_seconds, 1),
       "eval_seconds": round(eval_seconds, 1), "eval_episodes": eval_episodes,
-      "curve": curve}
+      "curve": curve, "diagnostics": diagnostics}
   file_utils.write_json_atomic(cache, result)
   return result
 
@@ -142,6 +186,50 @@ def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path
 def _mean_std(values):
   values = np.asarray(values, float)
   return float(values.mean()), float(values.std()) if len(values) > 1 else 0.0
+
+
+def score_over_time(result: dict) -> list[tuple[float, float, int]]:
+  """(seconds of updates, success %, updates) along a run: its evaluation
+  curve (seconds estimated from the run's mean update rate where the curve
+  predates ``eval/train_seconds``), ending with the final evaluation."""
+  rate = result.get("update_seconds", result["train_seconds"]) / max(result["updates"], 1)
+  points = []
+  for point in result.get("curve", []):
+    step, success = point[0], point[1]
+    seconds = point[2] if len(point) > 2 and np.isfinite(point[2]) else step * rate
+    points.append((float(seconds), 100 * float(success), int(step)))
+  final = (float(result.get("update_seconds", result["train_seconds"])),
+           100 * result["success"], int(result["updates"]))
+  if not points or points[-1][2] != final[2]:
+    points.append(final)
+  else:
+    points[-1] = final  # The final evaluation has more episodes.
+  return points
+
+
+def _plot_curves(results: list[dict], path: str) -> None:
+  """Success against seconds of updates, one panel per dataset, a line per run."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  datasets = list(dict.fromkeys(r["dataset"] for r in results))
+  fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.2), squeeze=False)
+  for ax, dataset in zip(axes[0], datasets):
+    for r in (r for r in results if r["dataset"] == dataset):
+      seconds, success, _ = zip(*score_over_time(r))
+      ax.plot(seconds, success, "-o", markersize=3,
+              label=f"{LABELS.get(r['method'], r['method'])}, seed {r['seed']}")
+    ax.set_title(f"{dataset} ({results[0]['task']} task)", fontsize=10)
+    ax.set_xlabel("seconds of updates (2-core CPU; evaluation not counted)")
+    ax.set_ylabel("success %")
+    ax.set_ylim(-3, 103)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+  fig.tight_layout()
+  tmp = path + ".tmp.png"
+  fig.savefig(tmp, dpi=110)
+  plt.close(fig)
+  os.replace(tmp, path)
 
 
 def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
@@ -188,8 +276,10 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
   writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS)
   writer.writeheader()
   for r in results:
-    writer.writerow({**r, "curve": json.dumps(r["curve"])})
+    writer.writerow({**r, "curve": json.dumps(r["curve"]),
+                     "diagnostics": json.dumps(r.get("diagnostics", {}))})
   file_utils.write_text_atomic(os.path.join(results_dir, "ogbench.csv"), out.getvalue())
+  _plot_curves(results, os.path.join(results_dir, "ogbench_curves.png"))
   return table
 
 
@@ -205,6 +295,9 @@ def main(argv=None) -> list[dict]:
                       help="episodes of generated data: N for every dataset, or "
                            "DATASET=N,... (default: the official count)")
   parser.add_argument("--num_steps", type=int, default=20000, help="updates per run")
+  parser.add_argument("--max_seconds", type=float, default=None,
+                      help="wall-clock budget of each run's updates (the same for every "
+                           "method); evaluations are not counted")
   parser.add_argument("--eval_episodes", type=int, default=50)
   parser.add_argument("--data_seed", type=int, default=0)
   parser.add_argument("--workdir", default=None,
@@ -213,6 +306,9 @@ def main(argv=None) -> list[dict]:
                       help="generated data (default $PA_RL_CACHE/ogbench, ~/.cache/pa_rl)")
   parser.add_argument("--results_dir", default=None,
                       help="default benchmarks/results (quick: <workdir>/results)")
+  parser.add_argument("--bindings", action="append", default=[],
+                      help="a gin binding for every run (repeatable), e.g. "
+                           "'train_offline.eval_every = 0'")
   parser.add_argument("--note", default="", help="text under the table (@path: from a file)")
   parser.add_argument("--quick", action="store_true",
                       help="tiny sizes: the pipeline end to end in seconds")
@@ -246,10 +342,10 @@ def main(argv=None) -> list[dict]:
       os.path.join(workdir, "results") if args.quick
       else os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
   num_steps, eval_episodes, max_steps, bindings = (
-      args.num_steps, args.eval_episodes, None, [])
+      args.num_steps, args.eval_episodes, None, list(args.bindings))
   if args.quick:
     num_steps, eval_episodes, max_steps = 4, 2, 40
-    bindings = ["train_offline.eval_every = 2", "train_offline.eval_episodes = 1",
+    bindings = [*bindings, "train_offline.eval_every = 2", "train_offline.eval_episodes = 1",
                 "train_offline.log_every = 2", "train_offline.checkpoint_every = 2",
                 "train_offline.env_kwargs = {'max_episode_steps': 20}",
                 "GaussianPolicyConfig.hidden_sizes = (8,)",
@@ -266,15 +362,21 @@ def main(argv=None) -> list[dict]:
                                    max_episode_steps=max_steps)
       for method in methods:
         extra = list(bindings)
-        if args.quick and method.startswith("iql"):
+        if args.quick and method != "bc":
+          extra += ["DiffusionPolicyConfig.hidden_dim = 8", "DiffusionPolicyConfig.num_blocks = 1",
+                    "DiffusionPolicyConfig.time_dim = 4"]
+        if args.quick and (method.startswith("iql") or method.startswith("parl")):
           extra = [b for b in extra if not b.startswith("ImitationConfig")] + [
               "EnsembleCriticConfig.hidden_sizes = (8,)",
-              "EnsembleCriticConfig.value_hidden_sizes = (8,)", "IQLConfig.batch_size = 8"]
+              "EnsembleCriticConfig.value_hidden_sizes = (8,)",
+              f"{'IQL' if method.startswith('iql') else 'PARL'}Config.batch_size = 8",
+              "ActionOptimizationConfig.num_samples = 2"]
         for seed in seeds:
           name = f"{dataset}_{'default' if task is None else f'task{task}'}_{method}_seed{seed}"
           result = run_one(dataset, task, method, seed, data_path=data_path,
                            workdir=os.path.join(workdir, name), num_steps=num_steps,
-                           eval_episodes=eval_episodes, bindings=extra)
+                           eval_episodes=eval_episodes, bindings=extra,
+                           max_seconds=args.max_seconds)
           print(f"{name}: success {100 * result['success']:.1f}% "
                 f"({result['updates']} updates, {result['train_seconds']:.0f} s training, "
                 f"{result['eval_seconds']:.0f} s evaluation)", flush=True)

@@ -22,7 +22,9 @@ def test_quick_mode_writes_the_table_with_budgets(tmp_path):
     assert r["updates"] == 4 and r["eval_episodes"] == 2 and 0.0 <= r["success"] <= 1.0
     assert r["episodes"] == 2 and r["transitions"] == 2 * 39  # 40-step episodes
     assert r["train_seconds"] > 0 and r["eval_seconds"] > 0
-    assert [step for step, _ in r["curve"]] == [0, 2, 4]
+    assert [point[0] for point in r["curve"]] == [0, 2, 4]
+    assert r["curve"][0][2] == 0.0 and r["curve"][-1][2] > 0  # seconds of updates
+    assert r["update_seconds"] > 0 and r["max_updates"] == 4
   table = open(os.path.join(results_dir, "ogbench.md")).read()
   assert "| puzzle-3x3-play | default | BC (Gaussian) |" in table
   assert "| 1 / 2 |" in table and "| 2 / 9 |" in table  # published BC and IQL
@@ -30,5 +32,8 @@ def test_quick_mode_writes_the_table_with_budgets(tmp_path):
     rows = list(csv.DictReader(f))
   assert [r["method"] for r in rows] == ["bc", "iql"]
   assert json.loads(rows[0]["curve"])[-1][0] == 4
+  assert os.path.getsize(os.path.join(results_dir, "ogbench_curves.png")) > 10_000
+  seconds, _, updates = benchmark.score_over_time(results[0])[-1]
+  assert updates == 4 and seconds == results[0]["update_seconds"]
   # Cached: a second call trains nothing and reports the same.
   assert benchmark.main(args) == results

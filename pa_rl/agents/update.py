@@ -141,6 +141,21 @@ def _chunked_value_and_grad(loss_fn, params, per_example, num_chunks: int):
   return jax.tree.map(lambda x: x / num_chunks, total)
 
 
+def _every(period: int, step: jax.Array, phase, new):
+  """``phase(new) -> (new, metrics, checks)`` on every ``period``-th update
+  (the update that takes ``step`` to a multiple of ``period``, so metrics
+  logged at such steps are the phase's own); otherwise ``new`` unchanged,
+  NaN metrics (nothing was measured) and zero checks. Only the taken branch
+  runs."""
+
+  def skip(n):
+    _, metrics, checks = jax.eval_shape(phase, n)
+    return (n, jax.tree.map(lambda x: jnp.full(x.shape, jnp.nan, x.dtype), metrics),
+            jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), checks))
+
+  return jax.lax.cond((step + 1) % period == 0, phase, skip, new)
+
+
 def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | None,
                      config: Any, objective: Objective) -> UpdateFn:
   """Builds the pure ``update_step(state, batch) -> (state, metrics)``.
@@ -168,17 +183,23 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
   critic_opt = (make_optimizer(config.critic_lr, config.grad_clip)
                 if critic is not None else None)
   ao_config = getattr(config, "action_optimization", None)
+  # PA-RL may optimize the TD target's and the distillation's actions with
+  # their own settings (`PARLConfig.target_ao` / `distill_ao`).
+  target_ao = getattr(config, "target_ao", ao_config)
+  distill_ao = getattr(config, "distill_ao", ao_config)
+  distill_from_data = getattr(config, "distill_source", "optimized") == "dataset"
+  distill_every = getattr(config, "distill_every", 1)
 
-  def optimized(state, params, key, obs, mode, dataset_actions=None):
+  def optimized(state, params, key, obs, mode, settings, dataset_actions=None):
     return ao.optimize_actions(policy, sampling_params(policy, state), critic, params, key,
-                               obs, ao_config, mode=mode, dataset_actions=dataset_actions)
+                               obs, settings, mode=mode, dataset_actions=dataset_actions)
 
   def critic_loss(params, state, batch, key):
     if objective.critic == "iql":
       next_value = None
       if getattr(config, "iql_bootstrap", "value") == "action_optimization":
         next_actions, _ = optimized(state, state.critic_params, key, batch.next_observation,
-                                    ao.ARGMAX)
+                                    ao.ARGMAX, target_ao)
         next_value = critic.target_q(state.critic_target_params, key,
                                      batch.next_observation, next_actions)
       return losses.iql_critic_loss(critic, params, state.critic_target_params, key, batch,
@@ -204,7 +225,7 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
       ao_metrics = {}
     else:
       next_actions, ao_metrics = optimized(state, state.critic_params, next_key,
-                                           batch.next_observation, ao.ARGMAX)
+                                           batch.next_observation, ao.ARGMAX, target_ao)
     sample_params = sampling_params(policy, state)
     n = config.num_cql_actions
     policy_actions = policy.sample(sample_params, pi_key, batch.observation, n)
@@ -234,10 +255,13 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     raise AssertionError("distillation runs through distill_loss")
 
   def distill_targets(state, batch, key):
-    """PA-RL's distillation targets (no gradient flows into them)."""
+    """PA-RL's distillation targets (no gradient flows into them); the data's
+    actions with ``distill_source="dataset"``."""
+    if distill_from_data:
+      return batch.action, {}
     opt_key, _ = jax.random.split(key)
     targets, ao_metrics = optimized(
-        state, state.critic_params, opt_key, batch.observation, ao.SOFTMAX,
+        state, state.critic_params, opt_key, batch.observation, ao.SOFTMAX, distill_ao,
         dataset_actions=batch.action)
     return jax.lax.stop_gradient(targets), ao_metrics
 
@@ -296,7 +320,11 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
       new, c_metrics, checks = critic_phase(state, new, batch, critic_key)
       metrics.update(c_metrics)
       grads_to_check += checks
-    new, p_metrics, checks = policy_phase(state, new, batch, policy_key)
+    if distill_every == 1:
+      new, p_metrics, checks = policy_phase(state, new, batch, policy_key)
+    else:
+      new, p_metrics, checks = _every(distill_every, state.step,
+                                      lambda n: policy_phase(state, n, batch, policy_key), new)
     metrics.update(p_metrics)
     grads_to_check += checks
     # Losses, gradients and the parameters they produced (an overflowing

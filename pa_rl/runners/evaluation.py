@@ -12,6 +12,7 @@ from pa_rl import environments
 from pa_rl import file_utils
 from pa_rl import plots
 from pa_rl import progress
+from pa_rl.agents import diagnostics
 from pa_rl.environments import rendering
 from pa_rl.runners import checkpoints
 from pa_rl.runners import common
@@ -30,6 +31,7 @@ def evaluate(workdir: str,
              env_kwargs: Mapping[str, Any] | None = None,
              seed: int = 0,
              output_dir: str | None = None,
+             diagnostic_states: int = 2048,
              after_first_step: Callable[[], None] | None = None) -> dict[str, Any]:
   """Evaluates the newest (or a given) checkpoint of a training workdir.
 
@@ -52,10 +54,16 @@ def evaluate(workdir: str,
     env_kwargs: None: the run's.
     seed: seeds the environment and the actor.
     output_dir: where the files go.
+    diagnostic_states: for agents with a critic, this many states of the
+      training data are examined by `agents.diagnostics.critic_diagnostics`
+      (the critic's Q of the data's actions against the observed returns;
+      the distance of the actions the agent chooses from the data's); the
+      ``diagnostics/*`` numbers go into the results (0: skip).
     after_first_step: called once after the first evaluation episode.
   """
   common.check_int("num_episodes", num_episodes, 1)
   common.check_int("video_episodes", video_episodes, 0)
+  common.check_int("diagnostic_states", diagnostic_states, 0)
   if not (isinstance(guidance_scale, (int, float)) and 0 <= guidance_scale < float("inf")):
     raise ValueError(f"guidance_scale must be a finite number >= 0; got {guidance_scale!r}")
   spec = spec_lib.read_spec(workdir)
@@ -105,10 +113,20 @@ def evaluate(workdir: str,
     if actions is not None:
       episode_actions.append(np.asarray(actions, np.float32).reshape(len(actions), -1))
 
+  diagnostics_found = {}
+  if diagnostic_states and builder.networks.critic is not None:
+    policy_params, critic_params = learner.get_variables(["policy", "critic"])
+    ao_config = builder.config.action_optimization if builder.uses_action_optimization else None
+    diagnostics_found = diagnostics.critic_diagnostics(
+        builder.networks, policy_params, critic_params, dataset, ao_config,
+        num_states=diagnostic_states, seed=seed)
+    common.announce(f"On {diagnostics_found['diagnostics/num_states']} data states: "
+                    + diagnostics.headline(diagnostics_found))
   summary = {"workdir": os.path.abspath(workdir), "step": step, "phase": spec.phase,
              "agent_type": spec.agent_type, "policy_type": spec.policy_type,
              "critic_type": spec.critic_type, "env_name": env_name,
              "guidance_scale": guidance_scale, **rollouts.summarize(results),
+             **diagnostics_found,
              "episodes": [{k: None if np.isnan(v) else v for k, v in r.items()}
                           for r in results]}
   result_path = os.path.join(output_dir, f"eval_{step}.json")

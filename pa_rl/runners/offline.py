@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from typing import Any, Callable, Mapping
 
 from absl import logging
@@ -35,6 +36,7 @@ def train_offline(workdir: str,
                   n_step: int = 1,
                   action_horizon: int = 1,
                   seed: int = 0,
+                  max_seconds: float | None = None,
                   after_first_step: Callable[[], None] | None = None) -> dict[str, Any]:
   """Trains an agent offline; re-running with the same workdir resumes.
 
@@ -69,6 +71,12 @@ def train_offline(workdir: str,
     n_step: TD backup length.
     action_horizon: actions per chunk.
     seed: seeds initialization, sampling and evaluation.
+    max_seconds: a wall-clock budget for this process's updates (evaluations
+      and checkpoints not counted): once spent, the update that spent it is
+      the last (logged, evaluated and checkpointed as the last of
+      ``num_steps`` would be). None: no budget. Every evaluation row records
+      ``eval/train_seconds``, the update time spent so far, for curves of
+      score against compute.
     after_first_step: called once after the first update of this process
       (the binaries write gin's operative config then).
 
@@ -82,6 +90,10 @@ def train_offline(workdir: str,
                                ("checkpoint_every", checkpoint_every, 1),
                                ("eval_every", eval_every, 0), ("seed", seed, 0)):
     common.check_int(name, value, minimum)
+  if max_seconds is not None and not (isinstance(max_seconds, (int, float))
+                                      and not isinstance(max_seconds, bool)
+                                      and 0 < max_seconds < float("inf")):
+    raise ValueError(f"max_seconds must be None or a number > 0; got {max_seconds!r}")
   if agent_type not in spec_lib.OFFLINE_AGENT_TYPES:
     raise ValueError(f"agent_type={agent_type!r} cannot be trained offline; choose one of: "
                      f"{', '.join(spec_lib.OFFLINE_AGENT_TYPES)} (actor_critic is "
@@ -122,32 +134,43 @@ def train_offline(workdir: str,
   eval_metrics: dict[str, float] = {}
   train_metrics: dict[str, float] = {}
   if evaluator is not None and start == 0:
-    eval_metrics = evaluator()
+    eval_metrics = {**evaluator(), "eval/train_seconds": 0.0}
     writer.write("eval", 0, eval_metrics)
     logging.info("step 0: %s", common.headline(eval_metrics))
   first_step = common.call_once(after_first_step)
   rate = common.RateMeter(start)
+  train_seconds, step = 0.0, start
   try:
     for step in progress.progress(range(start + 1, num_steps + 1), desc="train_offline"):
+      tick = time.perf_counter()
       learner.step()
       first_step()
       last = step == num_steps
+      if step % log_every == 0 or last or max_seconds is not None:
+        learner.flush()  # Updates run asynchronously: count their time, not the dispatch's.
+      train_seconds += time.perf_counter() - tick
+      if max_seconds is not None and train_seconds >= max_seconds and not last:
+        common.announce(f"The budget of max_seconds={max_seconds:g} is spent at step {step} "
+                        f"of {num_steps}; stopping there.")
+        last = True
       if step % log_every == 0 or last:
         train_metrics = {**learner.metrics, "train/steps_per_sec": rate(step)}
         writer.write("train", step, train_metrics)
         logging.info("step %d: %s", step, common.headline(train_metrics))
       if evaluator is not None and (step % eval_every == 0 or last):
-        eval_metrics = evaluator()
+        eval_metrics = {**evaluator(), "eval/train_seconds": round(train_seconds, 2)}
         writer.write("eval", step, eval_metrics)
         logging.info("step %d: %s", step, common.headline(eval_metrics))
       if step % checkpoint_every == 0 or last:
         learner.flush()
         checkpointer.save(learner, step)
+      if last:
+        break
   finally:
     writer.close()
-  summary = {"step": num_steps, "finished_before": False, "train": train_metrics,
-             "eval": eval_metrics}
-  done = f"Finished {num_steps} steps; checkpoint {checkpointer.path(num_steps)}"
+  summary = {"step": step, "finished_before": False, "train": train_metrics,
+             "eval": eval_metrics, "train_seconds": round(train_seconds, 2)}
+  done = f"Finished {step} steps; checkpoint {checkpointer.path(step)}"
   if "eval/return" in eval_metrics:
     done += f"; evaluation return {eval_metrics['eval/return']:.3f}"
   if "eval/success" in eval_metrics:

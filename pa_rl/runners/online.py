@@ -24,8 +24,10 @@ from pa_rl.runners import common
 from pa_rl.runners import episodes as episodes_lib
 from pa_rl.runners import spec as spec_lib
 
-# Fields of ActorCriticConfig whose online default replaces the offline value.
-_ONLINE_DEFAULTS = ("policy_lr",)
+# Fields of ActorCriticConfig whose online default replaces the offline value
+# (the reference distills optimized actions online even where the offline
+# phase only imitated the data).
+_ONLINE_DEFAULTS = ("policy_lr", "distill_source")
 # Counters saved beside the replay buffer in each checkpoint.
 _COUNTERS = ("size", "insert_index", "total_inserted", "episode", "env_steps")
 

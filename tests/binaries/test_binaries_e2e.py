@@ -8,6 +8,7 @@ import glob
 import json
 import os
 
+import numpy as np
 import pytest
 
 from pa_rl import gin_registration
@@ -63,6 +64,12 @@ def test_evaluate_writes_results_curve_and_video(offline_run, run_binary):
     assert os.path.exists(out / name), name
   summary = json.loads((out / "eval_3.json").read_text())
   assert summary["step"] == 3 and len(summary["episodes"]) == 2
+  # The critic's calibration and the chosen actions' distance from the data.
+  assert "On 2048 data states: critic Q(s, a_data)" in evaluated.stdout
+  assert summary["diagnostics/num_states"] == 2048
+  assert np.isfinite(summary["diagnostics/q_minus_mc"])
+  assert summary["diagnostics/action_distance_chosen"] > 0
+  assert len(summary["diagnostics/action_abs_diff_chosen_per_dim"]) == 2
   assert "evaluate.num_episodes = 2" in (out / "operative_config.gin").read_text()
 
 

@@ -13,6 +13,7 @@ from pa_rl import plots
 from pa_rl import runners
 from pa_rl.agents import learner as learner_lib
 from pa_rl.runners import evaluation as evaluation_lib
+from pa_rl.runners import offline as offline_runner
 
 TINY = dict(
     agent_type="offline_rl", policy_type="gaussian", policy_config={"hidden_sizes": (8,)},
@@ -99,11 +100,36 @@ def test_metrics_reach_csv_and_tensorboard(straight_run):
     assert all(np.isfinite(r[key]) for r in train), key
   evals = metrics_writer.read_csv(os.path.join(straight_run, "eval.csv"))
   assert {"eval/return", "eval/success", "eval/length"} <= set(evals[0])
+  seconds = [r["eval/train_seconds"] for r in evals]  # Update time so far, per evaluation.
+  assert seconds[0] == 0.0 and 0 < seconds[1] < seconds[2]
   scalars = metrics_writer.read_tensorboard_scalars(os.path.join(straight_run, "tensorboard"))
   assert [s for s, _ in scalars["critic/loss"]] == [1, 2, 3, 4]
   assert [s for s, _ in scalars["eval/success"]] == [0, 2, 4]
   np.testing.assert_allclose([v for _, v in scalars["critic/loss"]],
                              [r["critic/loss"] for r in train], rtol=1e-6)
+
+
+def test_max_seconds_stops_the_run_as_its_last_step(two_routes_data, tmp_path, monkeypatch,
+                                                     capsys):
+  clock = {"now": 0.0}
+  real_step = learner_lib.Learner.step
+
+  def slow_step(self):  # Every update "takes" 10 s of the clock below.
+    real_step(self)
+    clock["now"] += 10.0
+
+  monkeypatch.setattr(learner_lib.Learner, "step", slow_step)
+  monkeypatch.setattr(offline_runner.time, "perf_counter", lambda: clock["now"])
+  workdir = str(tmp_path / "run")
+  summary = runners.train_offline(workdir, two_routes_data, num_steps=100, max_seconds=25,
+                                  checkpoint_every=50, **{**TINY, "eval_every": 50})
+  assert "max_seconds=25 is spent at step 3 of 100" in capsys.readouterr().out
+  assert summary["step"] == 3 and summary["train_seconds"] == 30.0
+  assert os.listdir(os.path.join(workdir, "checkpoints")) == ["ckpt_3.npz"]
+  evals = metrics_writer.read_csv(os.path.join(workdir, "eval.csv"))
+  assert [(r["step"], r["eval/train_seconds"]) for r in evals] == [(0, 0.0), (3, 30.0)]
+  with pytest.raises(ValueError, match="max_seconds must be None or a number > 0"):
+    runners.train_offline(workdir, two_routes_data, num_steps=4, max_seconds=0, **TINY)
 
 
 def test_a_workdir_of_another_run_is_refused(straight_run, two_routes_data):

@@ -1,13 +1,16 @@
 """PA-RL configs: offline and online fine-tuning."""
 
 import dataclasses
+from typing import Mapping
 
+from pa_rl import action_optimization
 from pa_rl import config_utils
 from pa_rl.agents import base_config
 from pa_rl.agents.calql import config as calql_config
 from pa_rl.agents.iql import config as iql_config
 
 CRITIC_OBJECTIVES = ("calql", "iql")
+DISTILL_SOURCES = ("optimized", "dataset")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,6 +22,19 @@ class PARLConfig(base_config.CriticLearnerConfig):
     cql_alpha, num_cql_actions, use_calibration: Cal-QL settings.
     expectile, iql_bootstrap: IQL settings (IQL needs a critic built with
       ``value_head=True``).
+    target_action_optimization: the action optimization of the TD target's
+      bootstrap action at s' (and of IQL's ``action_optimization``
+      bootstrap); None: ``action_optimization``'s.
+    distill_action_optimization: the action optimization that makes the
+      distillation targets; None: ``action_optimization``'s. Acting always
+      uses ``action_optimization``.
+    distill_every: the policy is distilled on every ``distill_every``-th
+      update only (the critic learns on every one); 1 is the reference.
+    distill_source: ``"optimized"`` (PA-RL: the policy imitates the
+      optimized actions) or ``"dataset"`` (it imitates the data's actions,
+      as the reference's offline phase does: the critic still learns from
+      optimized bootstrap actions and acting still optimizes over the
+      policy's samples).
     (and every `CriticLearnerConfig` field, including
     ``action_optimization``)
   """
@@ -28,12 +44,39 @@ class PARLConfig(base_config.CriticLearnerConfig):
   use_calibration: bool = True
   expectile: float = 0.7
   iql_bootstrap: str = "value"
+  target_action_optimization: action_optimization.ActionOptimizationConfig | None = None
+  distill_action_optimization: action_optimization.ActionOptimizationConfig | None = None
+  distill_every: int = 1
+  distill_source: str = "optimized"
 
   def __post_init__(self):
     super().__post_init__()
     config_utils.check_choice(self, "critic_objective", CRITIC_OBJECTIVES)
     calql_config.validate_calql(self)
     iql_config.validate_iql(self)
+    for name in ("target_action_optimization", "distill_action_optimization"):
+      value = getattr(self, name)
+      if isinstance(value, Mapping):
+        value = config_utils.make_config(action_optimization.ActionOptimizationConfig, value,
+                                         where=name)
+        object.__setattr__(self, name, value)
+      if value is not None and not isinstance(
+          value, action_optimization.ActionOptimizationConfig):
+        raise TypeError(f"{type(self).__name__}.{name} must be None, an "
+                        f"ActionOptimizationConfig or a dict of its fields; got "
+                        f"{type(value).__name__}")
+    config_utils.check_int(self, "distill_every", 1)
+    config_utils.check_choice(self, "distill_source", DISTILL_SOURCES)
+
+  @property
+  def target_ao(self) -> action_optimization.ActionOptimizationConfig:
+    """The TD target's action optimization."""
+    return self.target_action_optimization or self.action_optimization
+
+  @property
+  def distill_ao(self) -> action_optimization.ActionOptimizationConfig:
+    """The distillation targets' action optimization."""
+    return self.distill_action_optimization or self.action_optimization
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,124 @@
+"""PA-RL's cost options: separate action optimizations for the TD target and
+for distillation, distillation every m updates, and imitating the data
+offline (the reference's offline phase); online fine-tuning distills again."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pa_rl import action_optimization as ao
+from pa_rl import types
+from pa_rl.agents import update as update_lib
+from pa_rl.agents.parl import config as parl_config
+from pa_rl.networks import registry
+from pa_rl.runners import online
+
+META = types.ShapeMeta(observations={"state": types.ObsSpec((3,))}, action_dim=2)
+BATCH = 8
+TINY_AO = {"num_samples": 4, "top_k": 2, "num_steps": 1, "step_size": 0.1}
+
+
+def _batch(seed=0):
+  keys = jax.random.split(jax.random.PRNGKey(seed), 5)
+  return types.Transition(
+      observation={"state": jax.random.normal(keys[0], (BATCH, 3))},
+      action=jax.random.uniform(keys[1], (BATCH, 2), minval=-1, maxval=1),
+      reward=jax.random.normal(keys[2], (BATCH,)),
+      discount=jnp.full((BATCH,), 0.99),
+      next_observation={"state": jax.random.normal(keys[3], (BATCH, 3))},
+      mc_return=jax.random.normal(keys[4], (BATCH,)))
+
+
+def _setup(config, policy_type="gaussian"):
+  policy, _ = registry.make_policy_network(policy_type, META, {"hidden_sizes": (8,)}
+                                           if policy_type == "gaussian" else
+                                           {"hidden_dim": 8, "num_blocks": 1, "time_dim": 4})
+  critic, _ = registry.make_critic_network("ensemble", META,
+                                           {"hidden_sizes": (8,), "ensemble_size": 2})
+  batch = _batch()
+  state = update_lib.init_state(policy.init(jax.random.PRNGKey(0), batch.observation),
+                                critic.init(jax.random.PRNGKey(1), batch.observation,
+                                            batch.action),
+                                config, jax.random.PRNGKey(2))
+  step = jax.jit(update_lib.make_update_step(
+      policy, critic, config, update_lib.Objective(config.critic_objective, "distill")))
+  return policy, critic, state, step, batch
+
+
+def _changed(a, b) -> bool:
+  return any(bool(jnp.any(x != y)) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def test_config_resolves_the_separate_action_optimizations():
+  config = parl_config.PARLConfig(action_optimization=TINY_AO,
+                                  target_action_optimization={"num_samples": 2, "top_k": 1})
+  assert config.target_ao == ao.ActionOptimizationConfig(num_samples=2, top_k=1)
+  assert config.distill_ao is config.action_optimization  # None: acting's
+  assert config.distill_ao.num_samples == 4
+  with pytest.raises(ValueError, match="distill_every"):
+    parl_config.PARLConfig(distill_every=0)
+  with pytest.raises(ValueError, match="distill_source"):
+    parl_config.PARLConfig(distill_source="argmax")
+  with pytest.raises(TypeError, match="distill_action_optimization"):
+    parl_config.PARLConfig(distill_action_optimization=3)
+  with pytest.raises(ValueError, match="top_k"):
+    parl_config.PARLConfig(target_action_optimization={"num_samples": 2, "top_k": 3})
+
+
+def test_distill_every_m_updates_the_policy_on_every_mth_update_only():
+  config = parl_config.PARLConfig(action_optimization=TINY_AO, num_cql_actions=2,
+                                  distill_every=3)
+  _, _, state, step, batch = _setup(config)
+  updated = []
+  for _ in range(6):
+    before_policy, before_critic = state.policy_params, state.critic_params
+    state, metrics = step(state, batch)
+    distilled = _changed(before_policy, state.policy_params)
+    updated.append(distilled)
+    assert _changed(before_critic, state.critic_params)  # The critic learns every update.
+    # Skipped updates report no policy numbers rather than stale or zero ones.
+    assert np.isnan(float(metrics["policy/loss"])) != distilled
+    assert float(metrics["train/nonfinite"]) == 0.0
+  assert updated == [False, False, True, False, False, True]  # Steps 3 and 6.
+
+
+def test_distill_source_dataset_is_the_policy_own_loss_on_the_data():
+  config = parl_config.PARLConfig(action_optimization=TINY_AO, num_cql_actions=2,
+                                  distill_source="dataset")
+  policy, _, state, step, batch = _setup(config)
+  new, metrics = step(state, batch)
+  # The policy phase is behaviour cloning: the same loss as the BC objective's.
+  _, _, policy_key = jax.random.split(state.key, 3)
+  _, loss_key = jax.random.split(policy_key)
+  expected, _ = policy.loss(state.policy_params, loss_key, batch.observation, batch.action)
+  np.testing.assert_allclose(float(metrics["policy/loss"]), float(expected), rtol=1e-5)
+  assert not any(k.startswith("action_opt/") for k in metrics)  # No distillation targets.
+  assert "critic/target_action_opt/q_selected" not in metrics
+  # The critic still bootstraps from optimized actions.
+  assert "target_action_opt/q_selected" in metrics
+
+
+def test_the_td_target_uses_its_own_action_optimization():
+  base = parl_config.PARLConfig(action_optimization=TINY_AO, num_cql_actions=2)
+  cheap = dataclasses.replace(base, target_action_optimization=ao.ActionOptimizationConfig(
+      num_samples=1, top_k=1, num_steps=0))
+  _, _, state, step_base, batch = _setup(base)
+  _, _, _, step_cheap, _ = _setup(cheap)
+  _, m_base = step_base(state, batch)
+  _, m_cheap = step_cheap(state, batch)
+  # One sample and no ascent: nothing to gain; the default optimizes the target.
+  assert float(m_cheap["target_action_opt/global_gain"]) == 0.0
+  assert float(m_cheap["target_action_opt/local_gain"]) == 0.0
+  assert float(m_base["target_action_opt/global_gain"]) > 0.0
+  # Distillation (acting's settings) is the same in both.
+  assert float(m_cheap["action_opt/global_gain"]) > 0.0
+
+
+def test_online_fine_tuning_distills_again():
+  offline = parl_config.PARLConfig(distill_source="dataset", distill_every=2)
+  config = online.online_config(offline, {})
+  assert config.distill_source == "optimized" and config.distill_every == 2
+  assert online.online_config(offline, {"distill_source": "dataset"}).distill_source == "dataset"
