@@ -164,7 +164,7 @@ def train_offline(workdir: str,
       if step % checkpoint_every == 0 or last:
         learner.flush()
         checkpointer.save(learner, step)
-      if last:
+      if last and step < num_steps:  # The budget ran out.
         break
   finally:
     writer.close()

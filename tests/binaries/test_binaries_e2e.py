@@ -65,8 +65,10 @@ def test_evaluate_writes_results_curve_and_video(offline_run, run_binary):
   summary = json.loads((out / "eval_3.json").read_text())
   assert summary["step"] == 3 and len(summary["episodes"]) == 2
   # The critic's calibration and the chosen actions' distance from the data.
-  assert "On 2048 data states: critic Q(s, a_data)" in evaluated.stdout
-  assert summary["diagnostics/num_states"] == 2048
+  # Every transition of the tiny dataset (fewer than the 2,048 examined by default).
+  num_states = summary["diagnostics/num_states"]
+  assert 50 < num_states < 2048
+  assert f"On {num_states} data states: critic Q(s, a_data)" in evaluated.stdout
   assert np.isfinite(summary["diagnostics/q_minus_mc"])
   assert summary["diagnostics/action_distance_chosen"] > 0
   assert len(summary["diagnostics/action_abs_diff_chosen_per_dim"]) == 2
