@@ -58,13 +58,23 @@ _PARL_REFERENCE = [
     "networks.EnsembleCriticConfig.ensemble_size = 10",
     "agents.ActionOptimizationConfig.num_samples = 32", "agents.ActionOptimizationConfig.top_k = 10",
     "agents.ActionOptimizationConfig.num_steps = 10"]
+# The policy imitates the data weighted by IQL's exp(10 (Q - V)) (OGBench's
+# IQL temperature), then acts by the best of 32 samples.
+_PARL_AWR = ["agents.PARLConfig.distill_source = 'advantage_weighted'",
+             "agents.PARLConfig.awr_temperature = 10.0"]
 METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []),
            # Long maze paths back up one step per update with 1-step targets.
            "iql_n10": ("iql/gaussian_ogbench", ["train_offline.n_step = 10"]),
            "dbc": ("bc/diffusion_ogbench", []),
            "parl": ("parl/diffusion_iql_ogbench", []),
            "parl_n10": ("parl/diffusion_iql_ogbench", ["train_offline.n_step = 10"]),
-           "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
+           "parl_awr": ("parl/diffusion_iql_ogbench", _PARL_AWR),
+           "parl_awr_n10": ("parl/diffusion_iql_ogbench",
+                            [*_PARL_AWR, "train_offline.n_step = 10"]),
+           "parl_awr": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32)",
+          "parl_awr_n10": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32), "
+                          "10-step targets",
+          "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
            "parl_reference": ("parl/diffusion_iql_ogbench", _PARL_REFERENCE),
            "parl_reference_n10": ("parl/diffusion_iql_ogbench",
                                   [*_PARL_REFERENCE, "train_offline.n_step = 10"])}
@@ -72,6 +82,9 @@ LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
           "iql_n10": "IQL, 10-step targets", "dbc": "BC (diffusion)",
           "parl": "PA-RL (diffusion, IQL critic, best of 32)",
           "parl_n10": "PA-RL (diffusion, IQL critic, best of 32), 10-step targets",
+          "parl_awr": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32)",
+          "parl_awr_n10": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32), "
+                          "10-step targets",
           "parl_calql_small": "PA-RL as first reported (diffusion 64x2, Cal-QL, distilled)",
           "parl_reference": "PA-RL, reference settings (Cal-QL, 10 critics, N=32 k=10 T=10)",
           "parl_reference_n10": "PA-RL, reference settings, 10-step targets"}

@@ -187,7 +187,7 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
   # their own settings (`PARLConfig.target_ao` / `distill_ao`).
   target_ao = getattr(config, "target_ao", ao_config)
   distill_ao = getattr(config, "distill_ao", ao_config)
-  distill_from_data = getattr(config, "distill_source", "optimized") == "dataset"
+  distill_source = getattr(config, "distill_source", "optimized")
   distill_every = getattr(config, "distill_every", 1)
 
   def optimized(state, params, key, obs, mode, settings, dataset_actions=None):
@@ -257,7 +257,7 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
   def distill_targets(state, batch, key):
     """PA-RL's distillation targets (no gradient flows into them); the data's
     actions with ``distill_source="dataset"``."""
-    if distill_from_data:
+    if distill_source != "optimized":
       return batch.action, {}
     opt_key, _ = jax.random.split(key)
     targets, ao_metrics = optimized(
@@ -265,10 +265,18 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
         dataset_actions=batch.action)
     return jax.lax.stop_gradient(targets), ao_metrics
 
-  def distill_loss(params, batch, targets, key):
+  def distill_weights(state, batch, key):
+    """IQL's advantage weights of the data's actions (``"advantage_weighted"``)."""
+    q = critic.target_q(state.critic_target_params, key, batch.observation, batch.action)
+    v = critic.value(state.critic_params, batch.observation)
+    return losses.awr_weights(q, v, config.awr_temperature)
+
+  def distill_loss(params, batch, targets, key, weights=None):
     _, loss_key = jax.random.split(key)
-    loss, metrics = policy.loss(params, loss_key, batch.observation, targets)
+    loss, metrics = policy.loss(params, loss_key, batch.observation, targets, weights)
     metrics = {f"policy/{k}": v for k, v in metrics.items()}
+    if weights is not None:
+      metrics["policy/awr_weight"] = weights.mean()
     return loss, {**metrics, "policy/loss": loss}
 
   def critic_phase(state, new, batch, key):
@@ -300,7 +308,9 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     if objective.policy == "distill":
       if targets is None:
         targets, ao_metrics = distill_targets(new, batch, key)
-      loss_fn, args = distill_loss, (batch, targets, key)
+      weights = (distill_weights(new, batch, key)
+                 if distill_source == "advantage_weighted" else None)
+      loss_fn, args = distill_loss, (batch, targets, key, weights)
     else:
       loss_fn, args = policy_loss, (new, batch, key)
     policy_params, policy_opt_state, p_loss, p_metrics, p_grads = _descend(

@@ -122,3 +122,36 @@ def test_online_fine_tuning_distills_again():
   config = online.online_config(offline, {})
   assert config.distill_source == "optimized" and config.distill_every == 2
   assert online.online_config(offline, {"distill_source": "dataset"}).distill_source == "dataset"
+
+
+def test_advantage_weighted_distillation_weighs_the_data_by_iql_advantages():
+  from pa_rl.agents import losses  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ValueError, match="needs critic_objective='iql'"):
+    parl_config.PARLConfig(distill_source="advantage_weighted")
+  config = parl_config.PARLConfig(critic_objective="iql", distill_source="advantage_weighted",
+                                  awr_temperature=5.0, action_optimization=TINY_AO)
+  policy, _ = registry.make_policy_network("gaussian", META, {"hidden_sizes": (8,)})
+  critic, _ = registry.make_critic_network(
+      "ensemble", META, {"hidden_sizes": (8,), "ensemble_size": 2, "value_head": True})
+  batch = _batch()
+  state = update_lib.init_state(
+      policy.init(jax.random.PRNGKey(0), batch.observation),
+      critic.init(jax.random.PRNGKey(1), batch.observation, batch.action), config,
+      jax.random.PRNGKey(2))
+  step = jax.jit(update_lib.make_update_step(policy, critic, config,
+                                             update_lib.Objective("iql", "distill")))
+  new, metrics = step(state, batch)
+  # The weights come from the freshly updated critic, as in IQL's own update.
+  _, _, policy_key = jax.random.split(state.key, 3)
+  q = critic.target_q(new.critic_target_params, policy_key, batch.observation, batch.action)
+  v = critic.value(new.critic_params, batch.observation)
+  weights = losses.awr_weights(q, v, 5.0)
+  _, loss_key = jax.random.split(policy_key)
+  expected, _ = policy.loss(state.policy_params, loss_key, batch.observation, batch.action,
+                            weights)
+  np.testing.assert_allclose(float(metrics["policy/loss"]), float(expected), rtol=1e-5)
+  np.testing.assert_allclose(float(metrics["policy/awr_weight"]), float(weights.mean()),
+                             rtol=1e-5)
+  assert float(jnp.std(weights)) > 0  # Not uniform: a plain BC loss would differ.
+  plain, _ = policy.loss(state.policy_params, loss_key, batch.observation, batch.action)
+  assert abs(float(plain) - float(expected)) > 1e-4

@@ -10,7 +10,7 @@ from pa_rl.agents.calql import config as calql_config
 from pa_rl.agents.iql import config as iql_config
 
 CRITIC_OBJECTIVES = ("calql", "iql")
-DISTILL_SOURCES = ("optimized", "dataset")
+DISTILL_SOURCES = ("optimized", "dataset", "advantage_weighted")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +34,10 @@ class PARLConfig(base_config.CriticLearnerConfig):
       optimized actions) or ``"dataset"`` (it imitates the data's actions,
       as the reference's offline phase does: the critic still learns from
       optimized bootstrap actions and acting still optimizes over the
-      policy's samples).
+      policy's samples), or ``"advantage_weighted"`` (it imitates the data's
+      actions weighted by IQL's ``exp(awr_temperature * (Q - V))``: any
+      policy class's own loss, weighted; needs ``critic_objective="iql"``).
+    awr_temperature: beta of the ``"advantage_weighted"`` weights.
     (and every `CriticLearnerConfig` field, including
     ``action_optimization``)
   """
@@ -48,6 +51,7 @@ class PARLConfig(base_config.CriticLearnerConfig):
   distill_action_optimization: action_optimization.ActionOptimizationConfig | None = None
   distill_every: int = 1
   distill_source: str = "optimized"
+  awr_temperature: float = 3.0
 
   def __post_init__(self):
     super().__post_init__()
@@ -67,6 +71,10 @@ class PARLConfig(base_config.CriticLearnerConfig):
                         f"{type(value).__name__}")
     config_utils.check_int(self, "distill_every", 1)
     config_utils.check_choice(self, "distill_source", DISTILL_SOURCES)
+    if self.distill_source == "advantage_weighted" and self.critic_objective != "iql":
+      raise ValueError("distill_source='advantage_weighted' weighs by Q - V, which needs "
+                       "critic_objective='iql' (its state-value head); got "
+                       f"critic_objective={self.critic_objective!r}")
 
   @property
   def target_ao(self) -> action_optimization.ActionOptimizationConfig:
