@@ -71,10 +71,7 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            "parl_awr": ("parl/diffusion_iql_ogbench", _PARL_AWR),
            "parl_awr_n10": ("parl/diffusion_iql_ogbench",
                             [*_PARL_AWR, "train_offline.n_step = 10"]),
-           "parl_awr": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32)",
-          "parl_awr_n10": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32), "
-                          "10-step targets",
-          "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
+           "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
            "parl_reference": ("parl/diffusion_iql_ogbench", _PARL_REFERENCE),
            "parl_reference_n10": ("parl/diffusion_iql_ogbench",
                                   [*_PARL_REFERENCE, "train_offline.n_step = 10"])}
@@ -239,10 +236,8 @@ def _plot_curves(results: list[dict], path: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
   fig.tight_layout()
-  tmp = path + ".tmp.png"
-  fig.savefig(tmp, dpi=110)
+  file_utils.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=110), binary=True)
   plt.close(fig)
-  os.replace(tmp, path)
 
 
 def write_report(results: list[dict], results_dir: str, note: str = "") -> str:

@@ -37,3 +37,20 @@ def test_quick_mode_writes_the_table_with_budgets(tmp_path):
   assert updates == 4 and seconds == results[0]["update_seconds"]
   # Cached: a second call trains nothing and reports the same.
   assert benchmark.main(args) == results
+
+
+def test_every_method_names_a_packaged_config_bindings_and_a_label():
+  from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
+  for method, (config, bindings) in benchmark.METHODS.items():
+    assert os.path.exists(os.path.join(gin_registration.CONFIG_DIR, config + ".gin")), method
+    assert isinstance(bindings, list) and all(" = " in b for b in bindings), method
+    assert method in benchmark.LABELS
+
+
+def test_score_over_time_estimates_seconds_for_curves_without_them():
+  result = {"curve": [[0, 0.0], [5000, 0.5]], "updates": 10000, "update_seconds": 200.0,
+            "train_seconds": 250.0, "success": 0.8}
+  assert benchmark.score_over_time(result) == [(0.0, 0.0, 0), (100.0, 50.0, 5000),
+                                               (200.0, 80.0, 10000)]
+  result["curve"].append([10000, 0.6, 199.0])  # The final evaluation replaces the curve's.
+  assert benchmark.score_over_time(result)[-1] == (200.0, 80.0, 10000)

@@ -21,6 +21,13 @@ PARL = {"batch_size": 256, "critic_lr": 1e-3, "tau": 0.05, "discount": TWO_ROUTE
                                 "step_size": 0.1}}
 AUTOREGRESSIVE = {"num_layers": 1, "num_heads": 2, "embed_dim": 32, "mlp_ratio": 2,
                   "num_bins": 32}
+# Economical PA-RL (merged over a task's PA-RL settings; benchmarks.time_to_score):
+# an IQL critic bootstrapping from its in-sample V(s') needs no action
+# optimization inside the update, and the policy imitates the data with IQL's
+# advantage weights instead of distilling optimized actions; acting still takes
+# the critic's best of the policy's samples. Online fine-tuning distills again.
+ECONOMICAL_PARL = {"critic_objective": "iql", "expectile": 0.9, "iql_bootstrap": "value",
+                   "distill_source": "advantage_weighted", "awr_temperature": 10.0}
 # Online fine-tuning from an offline PA-RL agent (merged over PARL).
 TWO_ROUTES_ONLINE = {"policy_lr": 1e-4, "online_fraction": 0.5}
 
