@@ -240,13 +240,18 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
         critic, params, target_params, loss_key, *per_example, alpha=config.cql_alpha,
         use_calibration=config.use_calibration)
 
+  def advantage_weights(state, batch, key):
+    """IQL's weights ``exp(beta (Q - V))`` of the data's actions (the ``"awr"``
+    objective and PA-RL's ``"advantage_weighted"`` distillation)."""
+    q = critic.target_q(state.critic_target_params, key, batch.observation, batch.action)
+    v = critic.value(state.critic_params, batch.observation)
+    return losses.awr_weights(q, v, config.awr_temperature)
+
   def policy_loss(params, state, batch, key):
     if objective.policy == "bc":
       return losses.bc_loss(policy, params, key, batch)
     if objective.policy == "awr":
-      q = critic.target_q(state.critic_target_params, key, batch.observation, batch.action)
-      v = critic.value(state.critic_params, batch.observation)
-      weights = losses.awr_weights(q, v, config.awr_temperature)
+      weights = advantage_weights(state, batch, key)
       loss, metrics = losses.bc_loss(policy, params, key, batch, weights)
       return loss, {**metrics, "policy/awr_weight": weights.mean()}
     if objective.policy == "sac":
@@ -256,7 +261,7 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
 
   def distill_targets(state, batch, key):
     """PA-RL's distillation targets (no gradient flows into them); the data's
-    actions with ``distill_source="dataset"``."""
+    actions with ``distill_source="dataset"`` or ``"advantage_weighted"``."""
     if distill_source != "optimized":
       return batch.action, {}
     opt_key, _ = jax.random.split(key)
@@ -264,12 +269,6 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
         state, state.critic_params, opt_key, batch.observation, ao.SOFTMAX, distill_ao,
         dataset_actions=batch.action)
     return jax.lax.stop_gradient(targets), ao_metrics
-
-  def distill_weights(state, batch, key):
-    """IQL's advantage weights of the data's actions (``"advantage_weighted"``)."""
-    q = critic.target_q(state.critic_target_params, key, batch.observation, batch.action)
-    v = critic.value(state.critic_params, batch.observation)
-    return losses.awr_weights(q, v, config.awr_temperature)
 
   def distill_loss(params, batch, targets, key, weights=None):
     _, loss_key = jax.random.split(key)
@@ -308,7 +307,7 @@ def make_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwork | No
     if objective.policy == "distill":
       if targets is None:
         targets, ao_metrics = distill_targets(new, batch, key)
-      weights = (distill_weights(new, batch, key)
+      weights = (advantage_weights(new, batch, key)
                  if distill_source == "advantage_weighted" else None)
       loss_fn, args = distill_loss, (batch, targets, key, weights)
     else:
