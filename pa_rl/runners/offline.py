@@ -158,7 +158,8 @@ def train_offline(workdir: str,
         writer.write("train", step, train_metrics)
         logging.info("step %d: %s", step, common.headline(train_metrics))
       if evaluator is not None and (step % eval_every == 0 or last):
-        eval_metrics = {**evaluator(), "eval/train_seconds": round(train_seconds, 2)}
+        # Unrounded: after a first update that compiles, later ones may take milliseconds.
+        eval_metrics = {**evaluator(), "eval/train_seconds": train_seconds}
         writer.write("eval", step, eval_metrics)
         logging.info("step %d: %s", step, common.headline(eval_metrics))
       if step % checkpoint_every == 0 or last:
