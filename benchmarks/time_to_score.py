@@ -110,6 +110,14 @@ def time_to(curve, target: float) -> float | None:
   return None
 
 
+def _spacing(runs) -> float:
+  """The median seconds of updates between a method's evaluations: the
+  resolution of its time to target (runs merged from another report may have
+  been evaluated at another spacing)."""
+  gaps = [b[0] - a[0] for r in runs for a, b in zip(r["curve"][:-1], r["curve"][1:])]
+  return float(np.median(gaps)) if gaps else float("nan")
+
+
 def write_report(task_name: str, results: list[dict], results_dir: str, target_fraction: float,
                  budget: str, target_score: float | None = None) -> str:
   methods = list(dict.fromkeys(r["method"] for r in results))
@@ -125,9 +133,9 @@ def write_report(task_name: str, results: list[dict], results_dir: str, target_f
            f"Normalized score (0 = random actions, 100 = scripted expert) against seconds of "
            f"updates; {budget}. {target_text}. Produced by "
            "`python -m benchmarks.time_to_score`.",
-           "", "| method | final score | per seed | update s (budget) | updates/s | updates | "
-           "seconds to target (per seed) | median vs preset |",
-           "|---|---|---|---|---|---|---|---|"]
+           "", "| method | final score | per seed | update s (budget) | evaluated every | "
+           "updates/s | updates | seconds to target (per seed) | median vs preset |",
+           "|---|---|---|---|---|---|---|---|---|"]
   # Median seconds to the target per method; a seed that never reached it
   # counts as its whole budget, which makes the median a lower bound (">=").
   medians, censored = {}, {}
@@ -150,7 +158,7 @@ def write_report(task_name: str, results: list[dict], results_dir: str, target_f
     lines.append(
         f"| {LABELS.get(m, m)} | {np.mean(finals):.1f} ± {np.std(finals):.1f} | "
         f"{', '.join(f'{f:.0f}' for f in finals)} | "
-        f"{np.mean([r['seconds'] for r in runs]):.0f} | "
+        f"{np.mean([r['seconds'] for r in runs]):.0f} | {_spacing(runs):.0f} s | "
         f"{np.mean([r['updates_per_second'] for r in runs]):.1f} | "
         f"{int(np.mean([r['updates'] for r in runs])):,} | "
         f"{', '.join('not reached' if t is None else f'{t:.0f}' for t in times)} | {ratio} |")
@@ -202,6 +210,14 @@ def read_csv(path: str) -> list[dict]:
            "curve": [tuple(p) for p in json.loads(r["curve"])]} for r in rows]
 
 
+def _cpus() -> str:
+  """The CPUs this process may run on, e.g. '1 of the 2 CPUs' under taskset."""
+  usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+  if usable == os.cpu_count():
+    return f"a {usable}-CPU machine"
+  return f"{usable} of a machine's {os.cpu_count()} CPUs (pinned)"
+
+
 def main(argv=None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--task", default="two_routes", choices=learning.TASKS[:2])
@@ -241,7 +257,7 @@ def main(argv=None) -> list[dict]:
   results = read_csv(args.merge_csv) if args.merge_csv else []
   done = {(r["method"], r["seed"]) for r in results}
   budget = (f"each run evaluated ({episodes} episodes) every {eval_every:g} s of updates, "
-            f"on a {os.cpu_count()}-CPU machine")
+            f"on {_cpus()}")
   for seed in (int(s) for s in args.seeds.split(",") if s):
     if all((m, seed) in done for m in methods):
       continue
