@@ -24,6 +24,9 @@ seconds of updates it took to first reach the target (``--target`` of the
 ``parl`` row's mean final score, or an absolute ``--target_score``).
 
   python -m benchmarks.time_to_score --task=two_routes --seeds=0,1,2
+  taskset -c 1 python -m benchmarks.time_to_score --task=pointmaze_medium \
+      --methods=parl --max_seconds=600 --eval_every=20 --episodes=20   # then the others
+      # with --max_seconds=120 --merge_csv=<that run's CSV>: the README's table
   python -m benchmarks.time_to_score --quick     # seconds; checks the pipeline
 """
 
@@ -211,7 +214,8 @@ def read_csv(path: str) -> list[dict]:
 
 
 def _cpus() -> str:
-  """The CPUs this process may run on, e.g. '1 of the 2 CPUs' under taskset."""
+  """The CPUs this process may run on, e.g. "1 of a machine's 2 CPUs (pinned)"
+  under ``taskset -c 0``."""
   usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
   if usable == os.cpu_count():
     return f"a {usable}-CPU machine"
