@@ -98,7 +98,7 @@ class Task:
   metric: str = "success"
 
 
-def _task(name: str, quick: bool) -> Task:
+def make_task(name: str, quick: bool) -> Task:
   from pa_rl.agents import presets  # pylint: disable=g-import-not-at-top
   if name == "two_routes":
     task = Task(name, ("two_routes",), dict(presets.TWO_ROUTES_DATA),
@@ -300,7 +300,7 @@ def _eval_envs(task: Task, seed: int) -> list[dm_env.Environment]:
   return envs
 
 
-def _success(task: Task, seed: int, make_actor: Callable[[dm_env.Environment, int], Any],
+def success_rate(task: Task, seed: int, make_actor: Callable[[dm_env.Environment, int], Any],
              episodes: int) -> float:
   """The task's metric (success rate or mean return) over ``episodes``
   episodes per task id (mean over tasks)."""
@@ -312,7 +312,7 @@ def _success(task: Task, seed: int, make_actor: Callable[[dm_env.Environment, in
   return float(np.mean(rates))
 
 
-def _references(task: Task, seed: int, episodes: int, workdir: str) -> dict[str, float]:
+def reference_scores(task: Task, seed: int, episodes: int, workdir: str) -> dict[str, float]:
   """Random and expert on the evaluation episodes; the locomotion expert is
   the final SAC policy (its mode)."""
   from pa_rl import environments  # pylint: disable=g-import-not-at-top
@@ -320,14 +320,14 @@ def _references(task: Task, seed: int, episodes: int, workdir: str) -> dict[str,
   for kind in ("random", "expert"):
     if kind == "expert" and task.metric == "return":
       expert = _sac_policies(task, workdir)["final"]
-      out[kind] = _success(task, seed, _agent_actor(expert, seed), episodes)
+      out[kind] = success_rate(task, seed, agent_actor(expert, seed), episodes)
       continue
 
     def make(env, i, kind=kind):
       inner = env.environment if isinstance(env, WithTaskId) else env
       return ScriptedActor(environments.make_behaviour_policy(
           task.envs[i], inner, kind=kind, seed=seed))
-    out[kind] = _success(task, seed, make, episodes)
+    out[kind] = success_rate(task, seed, make, episodes)
   return out
 
 
@@ -335,7 +335,7 @@ def _references(task: Task, seed: int, episodes: int, workdir: str) -> dict[str,
 # Data and training.
 
 
-def _dataset(task: Task, workdir: str, seed: int):
+def collect_dataset(task: Task, workdir: str, seed: int):
   """Collects (once per seed) and loads the task's mixed-quality data."""
   import pa_rl as ljx  # pylint: disable=g-import-not-at-top
   from pa_rl.datasets import collection  # pylint: disable=g-import-not-at-top
@@ -466,7 +466,7 @@ def _locomotion_data(task: Task, workdir: str) -> tuple[list[str], float]:
   raise ValueError(f"unknown locomotion data kind {task.data['kind']!r}")
 
 
-def _make_agent(task: Task, method: str, meta, seed: int):
+def make_agent(task: Task, method: str, meta, seed: int):
   import pa_rl as ljx  # pylint: disable=g-import-not-at-top
   agent_type, policy_type, needs_critic = _AGENTS[method]
   p = task.presets
@@ -485,7 +485,7 @@ def _make_agent(task: Task, method: str, meta, seed: int):
   return ljx.create_agent(agent_type, policy, critic, seed + 2, config)
 
 
-def _agent_actor(agent, seed):
+def agent_actor(agent, seed):
   from pa_rl.agents import evaluation  # pylint: disable=g-import-not-at-top
   return lambda env, i: evaluation.make_actor(agent, seed=seed)
 
@@ -493,7 +493,7 @@ def _agent_actor(agent, seed):
 def _train(task: Task, method: str, dataset, seed: int, refs: dict[str, float]):
   """Trains one method; returns (agent, final success, curve, seconds)."""
   import jax  # pylint: disable=g-import-not-at-top
-  agent = _make_agent(task, method, dataset.shape_meta, seed)
+  agent = make_agent(task, method, dataset.shape_meta, seed)
   num_steps = _budget(task, method)
   every = max(1, num_steps // task.curve_points)
   batch_size = agent.config.batch_size
@@ -506,11 +506,11 @@ def _train(task: Task, method: str, dataset, seed: int, refs: dict[str, float]):
     trained = min(num_steps, trained + every)
     jax.block_until_ready(agent.state)
     if trained < num_steps:
-      rate = _success(task, seed, _agent_actor(agent, seed), task.curve_episodes)
-      curve.append((trained, _normalize(rate, refs)))
+      rate = success_rate(task, seed, agent_actor(agent, seed), task.curve_episodes)
+      curve.append((trained, normalize(rate, refs)))
   seconds = time.time() - start
-  final = _success(task, seed, _agent_actor(agent, seed), task.eval_episodes)
-  curve.append((num_steps, _normalize(final, refs)))
+  final = success_rate(task, seed, agent_actor(agent, seed), task.eval_episodes)
+  curve.append((num_steps, normalize(final, refs)))
   return agent, dataset, final, curve, seconds
 
 
@@ -529,11 +529,11 @@ def _finetune(task: Task, agent, dataset, seed: int, refs: dict[str, float]):
       on_episode=lambda i, stats: episodes.append(stats["success"]))
   seconds = time.time() - start
   env.close()
-  final = _success(task, seed, _agent_actor(tuned, seed), task.eval_episodes)
+  final = success_rate(task, seed, agent_actor(tuned, seed), task.eval_episodes)
   return final, [float(s) for s in episodes], seconds
 
 
-def _normalize(success: float, refs: dict[str, float]) -> float:
+def normalize(success: float, refs: dict[str, float]) -> float:
   span = refs["expert"] - refs["random"]
   return 100.0 * (success - refs["random"]) / span if span > 0 else float("nan")
 
@@ -550,11 +550,11 @@ def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print)
   """Runs ``methods`` on one seed; results are cached as JSON in ``workdir``."""
   from pa_rl.agents import functional  # pylint: disable=g-import-not-at-top
   os.makedirs(workdir, exist_ok=True)
-  dataset, data_success = _dataset(task, workdir, seed)
+  dataset, data_success = collect_dataset(task, workdir, seed)
   ref_path = os.path.join(workdir, f"references_seed{seed}.json")
   if not os.path.exists(ref_path):
     file_utils.write_json_atomic(ref_path,
-                                 _references(task, seed, task.eval_episodes, workdir))
+                                 reference_scores(task, seed, task.eval_episodes, workdir))
   with open(ref_path) as f:
     refs = json.load(f)
   log(f"[{task.name} seed {seed}] data {task.metric} {data_success:.3g}; references {refs}")
@@ -583,7 +583,7 @@ def run_seed(task: Task, methods: list[str], seed: int, workdir: str, log=print)
       _, _, success, curve, seconds = agents[method]
       result = {"curve": curve, "updates": budget}
     result.update({"method": method, "seed": seed, "success": success,
-                   "score": _normalize(success, refs), "seconds": round(seconds, 1),
+                   "score": normalize(success, refs), "seconds": round(seconds, 1),
                    "random_success": refs["random"], "expert_success": refs["expert"],
                    "data_success": data_success})
     file_utils.write_json_atomic(path, result)
@@ -800,7 +800,7 @@ def main(argv=None):
                            "of this invocation replace those of the same method and seed)")
   args = parser.parse_args(argv)
   os.environ.setdefault("JAX_PLATFORMS", "cpu")
-  task = _task(args.task, args.quick)
+  task = make_task(args.task, args.quick)
   if args.online_episodes is not None:
     if args.online_episodes < 1:
       raise SystemExit(f"--online_episodes must be >= 1; got {args.online_episodes}")

@@ -55,7 +55,7 @@ def _agent(task, method: str, meta, seed: int):
   import pa_rl as ljx  # pylint: disable=g-import-not-at-top
   from pa_rl.agents import presets  # pylint: disable=g-import-not-at-top
   if method == "iql":
-    return learning._make_agent(task, "iql", meta, seed)  # pylint: disable=protected-access
+    return learning.make_agent(task, "iql", meta, seed)
   p = task.presets
   rl = dict(p["rl"])
   critic_config = dict(p["critic"])
@@ -83,8 +83,8 @@ def run(task, method: str, dataset, seed: int, refs, *, max_seconds: float,
   jax.block_until_ready(agent.functions.update(agent.state, batch))  # Result discarded.
   compile_seconds = time.perf_counter() - compile_start
   seconds, updates, chunk = 0.0, 0, 10
-  curve = [(0.0, 0, learning._normalize(  # pylint: disable=protected-access
-      learning._success(task, seed, learning._agent_actor(agent, seed), episodes), refs))]  # pylint: disable=protected-access
+  curve = [(0.0, 0, learning.normalize(
+      learning.success_rate(task, seed, learning.agent_actor(agent, seed), episodes), refs))]
   next_eval = eval_every
   while seconds < max_seconds:
     start = time.perf_counter()
@@ -96,8 +96,8 @@ def run(task, method: str, dataset, seed: int, refs, *, max_seconds: float,
     seconds += time.perf_counter() - start
     updates += chunk
     if seconds >= next_eval or seconds >= max_seconds:
-      score = learning._normalize(  # pylint: disable=protected-access
-          learning._success(task, seed, learning._agent_actor(agent, seed), episodes), refs)  # pylint: disable=protected-access
+      score = learning.normalize(
+          learning.success_rate(task, seed, learning.agent_actor(agent, seed), episodes), refs)
       curve.append((round(seconds, 2), updates, score))
       next_eval += eval_every
   return {"method": method, "seed": seed, "curve": curve, "updates": updates,
@@ -249,7 +249,7 @@ def main(argv=None) -> list[dict]:
   unknown = sorted(set(methods) - set(METHODS))
   if unknown:
     raise SystemExit(f"unknown methods {unknown}; choose from: {', '.join(METHODS)}")
-  task = learning._task(args.task, args.quick)  # pylint: disable=protected-access
+  task = learning.make_task(args.task, args.quick)
   max_seconds, eval_every = args.max_seconds, args.eval_every
   episodes = args.episodes or task.eval_episodes
   if args.quick:
@@ -265,8 +265,8 @@ def main(argv=None) -> list[dict]:
   for seed in (int(s) for s in args.seeds.split(",") if s):
     if all((m, seed) in done for m in methods):
       continue
-    dataset, _ = learning._dataset(task, workdir, seed)  # pylint: disable=protected-access
-    refs = learning._references(task, seed, episodes, workdir)  # pylint: disable=protected-access
+    dataset, _ = learning.collect_dataset(task, workdir, seed)
+    refs = learning.reference_scores(task, seed, episodes, workdir)
     for method in methods:
       if (method, seed) in done:
         continue

@@ -44,7 +44,7 @@ def test_quick_mode_writes_a_complete_table(tmp_path):
   # The CSV keeps every run whole (curves included), so a table over more seeds
   # can be made after the cached runs are gone: seed 1 of one method, joined
   # with the seed-0 CSV, gives all seed-0 rows plus both seeds of that method.
-  previous = learning.read_csv_results(learning._task("two_routes", quick=True),
+  previous = learning.read_csv_results(learning.make_task("two_routes", quick=True),
                                        os.path.join(results, "two_routes.csv"))
   cached = json.load(open(os.path.join(workdir, "gaussian_bc_seed0.json")))
   (row,) = [r for r in previous if r["method"] == "gaussian_bc"]
@@ -63,7 +63,7 @@ def test_quick_mode_writes_a_complete_table(tmp_path):
   assert len(seeds) == len(learning.METHODS) + 1 and ("gaussian_bc", "1") in seeds
   # Another task's CSV (a different metric) is refused, naming the columns.
   with pytest.raises(ValueError, match="return"):
-    learning.read_csv_results(learning._task("halfcheetah_medium", quick=True),
+    learning.read_csv_results(learning.make_task("halfcheetah_medium", quick=True),
                               os.path.join(results, "two_routes.csv"))
 
   # Another online budget is another run: the cached 1-episode run is not reused.
@@ -101,8 +101,8 @@ def test_quick_locomotion_trains_its_own_behaviour_policies(tmp_path):
     # 300 steps of SAC need not beat random actions (it varies with the CPU's
     # float kernels): no scale to normalize by, so no score.
     assert math.isnan(float(row["score"]))
-  assert learning._normalize(-50.0, {"random": -100.0, "expert": 100.0}) == 25.0
-  assert math.isnan(learning._normalize(-50.0, {"random": -100.0, "expert": -100.0}))
+  assert learning.normalize(-50.0, {"random": -100.0, "expert": 100.0}) == 25.0
+  assert math.isnan(learning.normalize(-50.0, {"random": -100.0, "expert": -100.0}))
   table = open(os.path.join(results, "halfcheetah_medium.md")).read()
   assert "| method | updates | return |" in table and "final SAC policy" in table
   # medium: the medium snapshot's own episodes (quick: 12 of 100 steps).
@@ -120,5 +120,5 @@ def test_quick_pointmaze_segments_data(tmp_path):
   assert stats["episodes"] == 12 and 0.0 < stats["success_rate"] <= 1.0
   table = open(os.path.join(results, "pointmaze_medium_segments.md")).read()
   assert "20% expert / 30% noisy expert / 50% random goal segments (noise std 0.5)" in table
-  full = learning._task("pointmaze_medium_segments", quick=False)
+  full = learning.make_task("pointmaze_medium_segments", quick=False)
   assert full.data["mixture"] == (0.2, 0.3, 0.0, 0.5) and full.online_episodes == 40
