@@ -301,7 +301,7 @@ def _eval_envs(task: Task, seed: int) -> list[dm_env.Environment]:
 
 
 def success_rate(task: Task, seed: int, make_actor: Callable[[dm_env.Environment, int], Any],
-             episodes: int) -> float:
+                 episodes: int) -> float:
   """The task's metric (success rate or mean return) over ``episodes``
   episodes per task id (mean over tasks)."""
   from pa_rl.agents import evaluation  # pylint: disable=g-import-not-at-top

@@ -82,9 +82,12 @@ def run(task, method: str, dataset, seed: int, refs, *, max_seconds: float,
   compile_start = time.perf_counter()
   jax.block_until_ready(agent.functions.update(agent.state, batch))  # Result discarded.
   compile_seconds = time.perf_counter() - compile_start
+  def score(agent) -> float:
+    return learning.normalize(
+        learning.success_rate(task, seed, learning.agent_actor(agent, seed), episodes), refs)
+
   seconds, updates, chunk = 0.0, 0, 10
-  curve = [(0.0, 0, learning.normalize(
-      learning.success_rate(task, seed, learning.agent_actor(agent, seed), episodes), refs))]
+  curve = [(0.0, 0, score(agent))]
   next_eval = eval_every
   while seconds < max_seconds:
     start = time.perf_counter()
@@ -96,9 +99,7 @@ def run(task, method: str, dataset, seed: int, refs, *, max_seconds: float,
     seconds += time.perf_counter() - start
     updates += chunk
     if seconds >= next_eval or seconds >= max_seconds:
-      score = learning.normalize(
-          learning.success_rate(task, seed, learning.agent_actor(agent, seed), episodes), refs)
-      curve.append((round(seconds, 2), updates, score))
+      curve.append((round(seconds, 2), updates, score(agent)))
       next_eval += eval_every
   return {"method": method, "seed": seed, "curve": curve, "updates": updates,
           "seconds": round(seconds, 2), "final": curve[-1][2],
