@@ -27,6 +27,7 @@ a stopped run resumes.
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import io
 import json
@@ -69,8 +70,10 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            "parl": ("parl/diffusion_iql_ogbench", []),
            "parl_n10": ("parl/diffusion_iql_ogbench", ["train_offline.n_step = 10"]),
            "parl_awr": ("parl/diffusion_iql_ogbench", _PARL_AWR),
-           "parl_awr_n10": ("parl/diffusion_iql_ogbench",
-                            [*_PARL_AWR, "train_offline.n_step = 10"]),
+           # The navigation preset: advantage-weighted imitation, 10-step targets.
+           "parl_navigate": ("parl/diffusion_iql_ogbench_navigate", []),
+           "parl_ar": ("parl/autoregressive_iql_ogbench", []),
+           "parl_ar_n10": ("parl/autoregressive_iql_ogbench", ["train_offline.n_step = 10"]),
            "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
            "parl_reference": ("parl/diffusion_iql_ogbench", _PARL_REFERENCE),
            "parl_reference_n10": ("parl/diffusion_iql_ogbench",
@@ -80,8 +83,10 @@ LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
           "parl": "PA-RL (diffusion, IQL critic, best of 32)",
           "parl_n10": "PA-RL (diffusion, IQL critic, best of 32), 10-step targets",
           "parl_awr": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32)",
-          "parl_awr_n10": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32), "
-                          "10-step targets",
+          "parl_navigate": "PA-RL navigation preset (diffusion, advantage-weighted, IQL "
+                           "critic, best of 32, 10-step targets)",
+          "parl_ar": "PA-RL (autoregressive, IQL critic, best of 32)",
+          "parl_ar_n10": "PA-RL (autoregressive, IQL critic, best of 32), 10-step targets",
           "parl_calql_small": "PA-RL as first reported (diffusion 64x2, Cal-QL, distilled)",
           "parl_reference": "PA-RL, reference settings (Cal-QL, 10 critics, N=32 k=10 T=10)",
           "parl_reference_n10": "PA-RL, reference settings, 10-step targets"}
@@ -292,6 +297,39 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
   return table
 
 
+def read_results(path: str) -> list[dict]:
+  """The runs of an ``ogbench.csv`` `write_report` wrote, as result dicts."""
+  ints = ("seed", "episodes", "transitions", "updates", "eval_episodes", "max_updates")
+  floats = ("data_fraction", "update_fraction", "success", "train_seconds", "eval_seconds",
+            "max_seconds", "update_seconds")
+  with open(path) as f:
+    rows = list(csv.DictReader(f))
+  results = []
+  for row in rows:
+    result = dict(row)
+    for k in ints:
+      result[k] = int(row[k]) if row[k] else None
+    for k in floats:
+      result[k] = float(row[k]) if row[k] else None
+    if result["update_seconds"] is None:
+      result["update_seconds"] = result["train_seconds"]
+    result["task"] = row["task"] if row["task"] == "default" else int(row["task"])
+    result["bindings"] = ast.literal_eval(row["bindings"]) if row["bindings"] else []
+    result["curve"] = json.loads(row["curve"] or "[]")
+    result["diagnostics"] = json.loads(row.get("diagnostics") or "{}")
+    results.append(result)
+  return results
+
+
+def merge_results(earlier: list[dict], results: list[dict]) -> list[dict]:
+  """``earlier`` runs, each replaced by this invocation's run of the same
+  (dataset, task, method, seed) where there is one, then the new runs."""
+  key = lambda r: (r["dataset"], str(r["task"]), r["method"], int(r["seed"]))
+  new = {key(r): r for r in results}
+  merged = [new.pop(key(r), r) for r in earlier]
+  return merged + [r for r in results if key(r) in new]
+
+
 def main(argv=None) -> list[dict]:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--datasets", default=",".join(DATASETS))
@@ -318,6 +356,10 @@ def main(argv=None) -> list[dict]:
   parser.add_argument("--bindings", action="append", default=[],
                       help="a gin binding for every run (repeatable), e.g. "
                            "'train_offline.eval_every = 0'")
+  parser.add_argument("--merge", default=None,
+                      help="an earlier ogbench.csv whose runs the report keeps beside this "
+                           "invocation's (a run of the same dataset, task, method and seed "
+                           "replaces the earlier one)")
   parser.add_argument("--note", default="", help="text under the table (@path: from a file)")
   parser.add_argument("--quick", action="store_true",
                       help="tiny sizes: the pipeline end to end in seconds")
@@ -363,6 +405,7 @@ def main(argv=None) -> list[dict]:
   if note.startswith("@"):
     with open(note[1:]) as f:
       note = f.read().strip()
+  earlier = read_results(args.merge) if args.merge else []
   results = []
   for dataset in datasets:
     episodes = episodes_for.get(dataset) or (2 if args.quick else _official(dataset)[0])
@@ -390,8 +433,8 @@ def main(argv=None) -> list[dict]:
                 f"({result['updates']} updates, {result['train_seconds']:.0f} s training, "
                 f"{result['eval_seconds']:.0f} s evaluation)", flush=True)
           results.append(result)
-          write_report(results, results_dir, note)
-  print(write_report(results, results_dir, note))
+          write_report(merge_results(earlier, results), results_dir, note)
+  print(write_report(merge_results(earlier, results), results_dir, note))
   return results
 
 

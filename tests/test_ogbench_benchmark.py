@@ -35,8 +35,22 @@ def test_quick_mode_writes_the_table_with_budgets(tmp_path):
   assert os.path.getsize(os.path.join(results_dir, "ogbench_curves.png")) > 10_000
   seconds, _, updates = benchmark.score_over_time(results[0])[-1]
   assert updates == 4 and seconds == results[0]["update_seconds"]
+  # The CSV reads back as the runs it was written from.
+  read = benchmark.read_results(os.path.join(results_dir, "ogbench.csv"))
+  for field in ("dataset", "task", "method", "seed", "updates", "success", "bindings",
+                "curve", "update_seconds", "max_seconds"):
+    assert [r[field] for r in read] == [r[field] for r in results], field
   # Cached: a second call trains nothing and reports the same.
   assert benchmark.main(args) == results
+
+
+def test_merge_keeps_earlier_runs_and_replaces_repeated_ones():
+  run = lambda method, seed, success: {"dataset": "scene-play", "task": 1, "method": method,
+                                       "seed": seed, "success": success}
+  earlier = [run("iql", 0, 0.1), run("parl", 0, 0.7), run("iql", 1, 0.6)]
+  merged = benchmark.merge_results(earlier, [run("parl", 0, 0.5), run("parl", 2, 0.9)])
+  assert [(r["method"], r["seed"], r["success"]) for r in merged] == [
+      ("iql", 0, 0.1), ("parl", 0, 0.5), ("iql", 1, 0.6), ("parl", 2, 0.9)]
 
 
 def test_every_method_names_a_packaged_config_bindings_and_a_label():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Callable, Mapping
 
@@ -32,6 +33,7 @@ def evaluate(workdir: str,
              seed: int = 0,
              output_dir: str | None = None,
              diagnostic_states: int = 2048,
+             action_optimization: Mapping[str, Any] | None = None,
              after_first_step: Callable[[], None] | None = None) -> dict[str, Any]:
   """Evaluates the newest (or a given) checkpoint of a training workdir.
 
@@ -59,6 +61,11 @@ def evaluate(workdir: str,
       (the critic's Q of the data's actions against the observed returns;
       the distance of the actions the agent chooses from the data's); the
       ``diagnostics/*`` numbers go into the results (0: skip).
+    action_optimization: overrides of the agent's `ActionOptimizationConfig`
+      for this evaluation, e.g. ``{'num_samples': 1, 'top_k': 1,
+      'num_steps': 0}`` to act with the base policy alone, or a larger N;
+      the results then go to ``<workdir>/eval_<overrides>`` by default, so
+      the run's own evaluation is kept.
     after_first_step: called once after the first evaluation episode.
   """
   common.check_int("num_episodes", num_episodes, 1)
@@ -74,7 +81,12 @@ def evaluate(workdir: str,
   if not env_name:
     raise ValueError("evaluate needs an environment: bind evaluate.env_name")
   env_kwargs = dict(spec.env_kwargs if env_kwargs is None else env_kwargs)
-  output_dir = output_dir or os.path.join(workdir, "eval")
+  if action_optimization:
+    spec = _with_action_optimization(spec, action_optimization)
+    default_dir = "eval_" + "_".join(f"{k}{v}" for k, v in sorted(action_optimization.items()))
+  else:
+    default_dir = "eval"
+  output_dir = output_dir or os.path.join(workdir, default_dir)
   os.makedirs(output_dir, exist_ok=True)
 
   # Built-in tasks render in-process; MuJoCo episodes are recorded as actions
@@ -125,7 +137,10 @@ def evaluate(workdir: str,
   summary = {"workdir": os.path.abspath(workdir), "step": step, "phase": spec.phase,
              "agent_type": spec.agent_type, "policy_type": spec.policy_type,
              "critic_type": spec.critic_type, "env_name": env_name,
-             "guidance_scale": guidance_scale, **rollouts.summarize(results),
+             "guidance_scale": guidance_scale,
+             "action_optimization": (dataclasses.asdict(builder.config.action_optimization)
+                                     if builder.uses_action_optimization else None),
+             **rollouts.summarize(results),
              **diagnostics_found,
              "episodes": [{k: None if np.isnan(v) else v for k, v in r.items()}
                           for r in results]}
@@ -149,6 +164,26 @@ def evaluate(workdir: str,
   common.announce(f"{line} over {num_episodes} episodes. Wrote "
                   + ", ".join(f"{k} {v}" for k, v in files.items()))
   return summary
+
+
+def _with_action_optimization(spec: spec_lib.ExperimentSpec,
+                              overrides: Mapping[str, Any]) -> spec_lib.ExperimentSpec:
+  """The spec with its agent's action optimization settings overridden."""
+  from pa_rl import action_optimization as ao  # pylint: disable=g-import-not-at-top
+  current = getattr(spec.agent_config, "action_optimization", None)
+  if not isinstance(current, ao.ActionOptimizationConfig):
+    raise ValueError(f"evaluate's action_optimization overrides an agent's action "
+                     f"optimization; agent_type={spec.agent_type!r} has none")
+  if not isinstance(overrides, Mapping):
+    raise TypeError(f"evaluate's action_optimization must be a dict of "
+                    f"ActionOptimizationConfig fields; got {type(overrides).__name__}")
+  fields = {f.name for f in dataclasses.fields(ao.ActionOptimizationConfig)}
+  unknown = sorted(set(overrides) - fields)
+  if unknown:
+    raise ValueError(f"evaluate's action_optimization has unknown fields {unknown}; "
+                     f"ActionOptimizationConfig has: {', '.join(sorted(fields))}")
+  return dataclasses.replace(spec, agent_config=dataclasses.replace(
+      spec.agent_config, action_optimization=dataclasses.replace(current, **overrides)))
 
 
 def _frames_to_keep(lengths: list[int], max_frames: int) -> list[np.ndarray]:

@@ -200,6 +200,27 @@ def test_evaluate_writes_results_curve_and_gif(straight_run, tmp_path):
     assert gif.n_frames > 2 and min(gif.size) >= 256  # Enlarged from 128 px.
 
 
+def test_evaluate_overrides_action_optimization_and_keeps_the_run_evaluation(
+    straight_run, tmp_path):
+  workdir = str(tmp_path / "run")
+  shutil.copytree(straight_run, workdir)
+  runs = {}
+  for n in (1, 16):
+    overrides = {"num_samples": n, "top_k": 1, "num_steps": 0}
+    runs[n] = runners.evaluate(workdir, num_episodes=1, video_episodes=0,
+                               action_optimization=overrides, diagnostic_states=256)
+    assert runs[n]["action_optimization"]["num_samples"] == n
+    out = os.path.join(workdir, f"eval_num_samples{n}_num_steps0_top_k1", "eval_4.json")
+    with open(out) as f:
+      assert json.load(f)["action_optimization"]["num_samples"] == n
+  # The best of 16 samples by Q scores above a single sample on the same states.
+  assert (runs[16]["diagnostics/q_chosen"] > runs[1]["diagnostics/q_chosen"])
+  assert not os.path.exists(os.path.join(workdir, "eval", "eval_4.json"))
+  with pytest.raises(ValueError, match="unknown fields.*'samples'"):
+    runners.evaluate(workdir, num_episodes=1, video_episodes=0,
+                     action_optimization={"samples": 4})
+
+
 def test_video_is_skipped_with_a_reason_when_mujoco_cannot_render(monkeypatch, capsys, tmp_path):
   monkeypatch.setenv("MUJOCO_GL", "no-such-backend")
   results = [{"return": 0.0, "length": 3.0, "success": float("nan")}]

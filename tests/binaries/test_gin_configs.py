@@ -91,29 +91,41 @@ def test_a_dead_binding_would_be_caught(fake_dataset, tmp_path, clean_gin, tiny_
   assert dead == {"PARLConfig.batch_size"}
 
 
+# The offline config each online config starts from (default: the quickstart's).
+OFFLINE_FOR_ONLINE = {"online/ogbench.gin": "parl/diffusion_iql_ogbench.gin"}
+
+
 @pytest.fixture(scope="module")
 def offline_workdir(two_routes_data, tmp_path_factory, tiny_bindings):
-  """A tiny PA-RL offline run on two_routes for the online configs to start from."""
-  gin.clear_config()
-  gin_registration.parse(["parl/diffusion_calql_builtin.gin"], finalize=False)
-  gin.parse_config(tiny_bindings(gin.config_str()) + [
-      f"train_offline.dataset_path = '{two_routes_data}'", "train_offline.num_steps = 2",
-      "train_offline.eval_every = 0"])
-  workdir = str(tmp_path_factory.mktemp("offline") / "run")
-  gin_registration.train_offline(workdir=workdir)
-  gin.clear_config()
-  return workdir
+  """Tiny PA-RL offline runs on two_routes for the online configs to start
+  from, one per offline config (made on first use)."""
+  made = {}
+
+  def make(config):
+    if config not in made:
+      gin.clear_config()
+      gin_registration.parse([config], finalize=False)
+      gin.parse_config(tiny_bindings(gin.config_str()) + [
+          f"train_offline.dataset_path = '{two_routes_data}'", "train_offline.num_steps = 2",
+          "train_offline.eval_every = 0", "train_offline.env_name = None"])
+      made[config] = str(tmp_path_factory.mktemp("offline") / "run")
+      gin_registration.train_offline(workdir=made[config])
+      gin.clear_config()
+    return made[config]
+
+  return make
 
 
 @pytest.mark.parametrize("config", ONLINE)
 def test_online_config_parses_trains_two_steps_without_dead_bindings(
     config, offline_workdir, tmp_path, clean_gin, binding_names):
   del clean_gin
+  offline = offline_workdir(OFFLINE_FOR_ONLINE.get(config, "parl/diffusion_calql_builtin.gin"))
   gin_registration.parse([config], finalize=False)
   gin.parse_config(["finetune_online.num_episodes = 1", "finetune_online.eval_every = 0",
                     "finetune_online.env_kwargs = {'max_steps': 2}"])
   workdir = str(tmp_path / "online")
-  summary = gin_registration.finetune_online(workdir=workdir, offline_workdir=offline_workdir)
+  summary = gin_registration.finetune_online(workdir=workdir, offline_workdir=offline)
   assert summary["step"] == 2 + 2  # Offline steps + 2 online updates (UTD 1, 2 steps).
   rows = metrics_writer.read_csv(os.path.join(workdir, "online.csv"))
   assert len(rows) == 1 and rows[0]["online/env_steps"] == 2
