@@ -223,18 +223,19 @@ def score_over_time(result: dict) -> list[tuple[float, float, int]]:
 
 
 def _plot_curves(results: list[dict], path: str) -> None:
-  """Success against seconds of updates, one panel per dataset, a line per run."""
+  """Success against seconds of updates, one panel per dataset and task, a line per run."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  datasets = list(dict.fromkeys(r["dataset"] for r in results))
-  fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.2), squeeze=False)
-  for ax, dataset in zip(axes[0], datasets):
-    for r in (r for r in results if r["dataset"] == dataset):
+  panels = list(dict.fromkeys((r["dataset"], str(r["task"])) for r in results))
+  fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
+  for ax, (dataset, task) in zip(axes[0], panels):
+    for r in (r for r in results if (r["dataset"], str(r["task"])) == (dataset, task)):
       seconds, success, _ = zip(*score_over_time(r))
       ax.plot(seconds, success, "-o", markersize=3,
               label=f"{LABELS.get(r['method'], r['method'])}, seed {r['seed']}")
-    ax.set_title(f"{dataset} ({results[0]['task']} task)", fontsize=10)
+    ax.set_title(f"{dataset} ({'default task' if task == 'default' else f'task {task}'})",
+                 fontsize=10)
     ax.set_xlabel("seconds of updates (2-core CPU; evaluation not counted)")
     ax.set_ylabel("success %")
     ax.set_ylim(-3, 103)
