@@ -74,6 +74,9 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            "parl_navigate": ("parl/diffusion_iql_ogbench_navigate", []),
            "parl_ar": ("parl/autoregressive_iql_ogbench", []),
            "parl_ar_n10": ("parl/autoregressive_iql_ogbench", ["train_offline.n_step = 10"]),
+           # The navigation preset's two settings with the autoregressive policy.
+           "parl_ar_navigate": ("parl/autoregressive_iql_ogbench",
+                                [*_PARL_AWR, "train_offline.n_step = 10"]),
            "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
            "parl_reference": ("parl/diffusion_iql_ogbench", _PARL_REFERENCE),
            "parl_reference_n10": ("parl/diffusion_iql_ogbench",
@@ -87,6 +90,8 @@ LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
                            "critic, best of 32, 10-step targets)",
           "parl_ar": "PA-RL (autoregressive, IQL critic, best of 32)",
           "parl_ar_n10": "PA-RL (autoregressive, IQL critic, best of 32), 10-step targets",
+          "parl_ar_navigate": "PA-RL (autoregressive, advantage-weighted, IQL critic, best of "
+                              "32, 10-step targets)",
           "parl_calql_small": "PA-RL as first reported (diffusion 64x2, Cal-QL, distilled)",
           "parl_reference": "PA-RL, reference settings (Cal-QL, 10 critics, N=32 k=10 T=10)",
           "parl_reference_n10": "PA-RL, reference settings, 10-step targets"}

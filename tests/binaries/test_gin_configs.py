@@ -92,7 +92,8 @@ def test_a_dead_binding_would_be_caught(fake_dataset, tmp_path, clean_gin, tiny_
 
 
 # The offline config each online config starts from (default: the quickstart's).
-OFFLINE_FOR_ONLINE = {"online/ogbench.gin": "parl/diffusion_iql_ogbench.gin"}
+OFFLINE_FOR_ONLINE = {"online/ogbench.gin": "parl/diffusion_iql_ogbench.gin",
+                      "online/ogbench_navigate.gin": "parl/diffusion_iql_ogbench_navigate.gin"}
 
 
 @pytest.fixture(scope="module")
