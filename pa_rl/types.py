@@ -326,7 +326,8 @@ class Transition(NamedTuple):
       ``[B]``; 0 where the episode truly terminated inside the window.
     next_observation: o_t, the observation n steps later.
     mc_return: Monte-Carlo discounted return from o_tm1 to the episode end
-      ``[B]`` (Cal-QL's lower bound).
+      ``[B]`` (Cal-QL's lower bound); a time-limited episode with one reward
+      ``r`` throughout (a sparse goal never reached) has ``r / (1 - gamma)``.
   """
   observation: Observation
   action: jax.Array

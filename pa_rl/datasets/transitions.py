@@ -41,7 +41,8 @@ class TransitionTable:
     chunk_index: ``[N, H]`` step indices of the action chunk.
     reward: ``[N]`` n-step reward.
     discount: ``[N]`` bootstrap multiplier.
-    mc_return: ``[N]`` Monte-Carlo return from o_tm1.
+    mc_return: ``[N]`` Monte-Carlo return from o_tm1 (``r / (1 - gamma)`` in
+      a time-limited episode whose every reward is ``r``).
     episode_starts: ``[E]`` step index of each episode's first step.
   """
   observations: dict[str, np.ndarray]
@@ -86,6 +87,12 @@ def episode_indices(rewards: np.ndarray, discounts: np.ndarray, *, gamma: float,
   mc = np.zeros(num_steps)
   for i in range(num_transitions - 1, -1, -1):
     mc[i] = r[i] + gamma * d[i] * mc[i + 1]
+  if (num_transitions and gamma < 1 and np.all(d > 0) and np.all(r == r[0])):
+    # Cut by the time limit with one reward throughout (a sparse-reward episode
+    # that never reached its goal): its return goes on past the cut, so every
+    # state's is r / (1 - gamma), as Cal-QL takes it, not a sum with a zero tail
+    # (which would lift Cal-QL's lower bound toward 0 near the cut).
+    mc[:] = r[0] / (1 - gamma)
   chunk = np.minimum(t[:, None] + np.arange(horizon)[None, :], num_transitions - 1)
   return {
       "obs_index": t, "next_index": t + m, "chunk_index": chunk,

@@ -42,6 +42,24 @@ def test_two_step_terminal_and_truncated():
   np.testing.assert_allclose(trunc["mc_return"], [1 + .5 * 2 + .25 * 3, 2 + .5 * 3, 3])
 
 
+def test_time_limited_episode_that_never_reaches_its_goal_keeps_paying_past_the_cut():
+  # All -1, cut by the time limit: the return continues, -1 / (1 - 0.5) = -2 at every state,
+  # not the zero-tail sums -1.75, -1.5, -1 (Cal-QL's rule for never-successful episodes).
+  never = transitions.episode_indices(np.array([-1., -1., -1., 0.]), np.array([1., 1., 1., 0.]),
+                                      gamma=0.5, n_step=1, horizon=1)
+  np.testing.assert_allclose(never["mc_return"], [-2., -2., -2.])
+  # A true termination ends the return, and a reached goal (another reward) keeps the sums.
+  ended = transitions.episode_indices(np.array([-1., -1., -1., 0.]), np.array([1., 1., 0., 0.]),
+                                      gamma=0.5, n_step=1, horizon=1)
+  np.testing.assert_allclose(ended["mc_return"], [-1.75, -1.5, -1.])
+  reached = transitions.episode_indices(np.array([-1., -1., 0., 0.]), np.array([1., 1., 1., 0.]),
+                                        gamma=0.5, n_step=1, horizon=1)
+  np.testing.assert_allclose(reached["mc_return"], [-1.5, -1., 0.])
+  # The targets themselves do not change: only the Monte-Carlo return.
+  np.testing.assert_allclose(never["reward"], [-1., -1., -1.])
+  np.testing.assert_allclose(never["discount"], [0.5, 0.5, 0.5])
+
+
 def test_build_table_offsets_and_task_ids():
   table = transitions.build_table(
       [_episode([1, 2], [1, 0]), _episode([5, 6, 7], [1, 1, 1])],
