@@ -235,25 +235,57 @@ def score_over_time(result: dict) -> list[tuple[float, float, int]]:
   return points
 
 
+def mean_curve(runs: list[dict], axis: str = "seconds") -> tuple[np.ndarray, np.ndarray]:
+  """The seeds' mean success % along ``axis`` ("seconds" of updates or
+  "updates"): each run's `score_over_time` interpolated linearly on the
+  union of the runs' points, up to where the shortest run ends (past it the
+  mean would be over fewer seeds)."""
+  index = {"seconds": 0, "updates": 2}[axis]
+  curves = [np.asarray([(p[index], p[1]) for p in score_over_time(r)], float) for r in runs]
+  end = min(c[-1, 0] for c in curves)
+  grid = np.unique(np.concatenate([c[:, 0] for c in curves]))
+  grid = grid[grid <= end]
+  return grid, np.mean([np.interp(grid, c[:, 0], c[:, 1]) for c in curves], axis=0)
+
+
 def _plot_curves(results: list[dict], path: str) -> None:
-  """Success against seconds of updates, one panel per dataset and task, a line per run."""
+  """Success against seconds of updates (top row) and against updates
+  (bottom row, log scale: BC runs many more), one column per dataset and
+  task: per method, a thin line per seed and a thick line for the mean over
+  seeds."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   panels = list(dict.fromkeys((r["dataset"], str(r["task"])) for r in results))
-  fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
-  for ax, (dataset, task) in zip(axes[0], panels):
-    for r in (r for r in results if (r["dataset"], str(r["task"])) == (dataset, task)):
-      seconds, success, _ = zip(*score_over_time(r))
-      ax.plot(seconds, success, "-o", markersize=3,
-              label=f"{LABELS.get(r['method'], r['method'])}, seed {r['seed']}")
-    ax.set_title(f"{dataset} ({'default task' if task == 'default' else f'task {task}'})",
-                 fontsize=10)
-    ax.set_xlabel("seconds of updates (2-core CPU; evaluation not counted)")
-    ax.set_ylabel("success %")
-    ax.set_ylim(-3, 103)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+  fig, axes = plt.subplots(2, len(panels), figsize=(6 * len(panels), 8.4), squeeze=False)
+  for column, (dataset, task) in enumerate(panels):
+    runs = [r for r in results if (r["dataset"], str(r["task"])) == (dataset, task)]
+    methods = list(dict.fromkeys(r["method"] for r in runs))
+    colours = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(methods)}
+    for row, (axis, index, xlabel) in enumerate((
+        ("seconds", 0, "seconds of updates (2-core CPU; evaluation not counted)"),
+        ("updates", 2, "updates"))):
+      ax = axes[row][column]
+      shown = (lambda x: x > 0) if axis == "updates" else (lambda x: x >= 0)
+      for method in methods:
+        group = [r for r in runs if r["method"] == method]
+        for r in group:
+          points = [p for p in score_over_time(r) if shown(p[index])]
+          ax.plot([p[index] for p in points], [p[1] for p in points], "-",
+                  color=colours[method], alpha=0.3, linewidth=0.8)
+        x, mean = mean_curve(group, axis)
+        ax.plot(x[shown(x)], mean[shown(x)], "-o", color=colours[method], markersize=3, linewidth=2,
+                label=f"{LABELS.get(method, method)} ({len(group)} seed"
+                      f"{'s' if len(group) > 1 else ''})")
+      ax.set_title(f"{dataset} ({'default task' if task == 'default' else f'task {task}'})",
+                   fontsize=10)
+      ax.set_xlabel(xlabel)
+      if axis == "updates":
+        ax.set_xscale("log")
+      ax.set_ylabel("success %")
+      ax.set_ylim(-3, 103)
+      ax.grid(alpha=0.3)
+      ax.legend(fontsize=7)
   fig.tight_layout()
   file_utils.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=110), binary=True)
   plt.close(fig)

@@ -5,6 +5,7 @@ import csv
 import json
 import os
 
+import numpy as np
 import pytest
 
 pytest.importorskip("ogbench")
@@ -68,3 +69,19 @@ def test_score_over_time_estimates_seconds_for_curves_without_them():
                                                (200.0, 80.0, 10000)]
   result["curve"].append([10000, 0.6, 199.0])  # The final evaluation replaces the curve's.
   assert benchmark.score_over_time(result)[-1] == (200.0, 80.0, 10000)
+
+
+def test_mean_curve_averages_seeds_up_to_the_shortest_run():
+  def run(curve, updates, seconds, success):
+    return {"curve": curve, "updates": updates, "update_seconds": seconds,
+            "train_seconds": seconds, "success": success}
+  short = run([[0, 0.0, 0.0], [5000, 0.4, 100.0]], 10000, 200.0, 0.8)
+  long = run([[0, 0.2, 0.0], [6000, 0.6, 150.0]], 12000, 300.0, 1.0)
+  x, mean = benchmark.mean_curve([short, long], "seconds")
+  # Points of both runs up to 200 s; the long run is interpolated at 100 and 200 s.
+  np.testing.assert_allclose(x, [0.0, 100.0, 150.0, 200.0])
+  np.testing.assert_allclose(mean, [10.0, (40 + 46.666667) / 2, (60 + 60) / 2, (80 + 73.333333) / 2],
+                             rtol=1e-6)
+  x, mean = benchmark.mean_curve([short, long], "updates")
+  np.testing.assert_allclose(x, [0, 5000, 6000, 10000])
+  np.testing.assert_allclose(mean[-1], (80 + 86.666667) / 2, rtol=1e-6)
