@@ -65,17 +65,19 @@ _PARL_AWR = ["agents.PARLConfig.distill_source = 'advantage_weighted'",
              "agents.PARLConfig.awr_temperature = 10.0"]
 # The preset acts by the best of 8; these rows were measured with 32.
 _BEST_OF_32 = ["agents.ActionOptimizationConfig.num_samples = 32"]
+# The preset's noise predictor is 128 wide; these rows were measured with the
+# reference's 256.
+_W256 = ["networks.DiffusionPolicyConfig.hidden_dim = 256"]
 METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []),
            # Long maze paths back up one step per update with 1-step targets.
            "iql_n10": ("iql/gaussian_ogbench", ["train_offline.n_step = 10"]),
            "dbc": ("bc/diffusion_ogbench", []),
            "parl": ("parl/diffusion_iql_ogbench", []),
-           # A 128-wide noise predictor: ~2.4x the preset's updates/s on one core.
-           "parl_w128": ("parl/diffusion_iql_ogbench",
-                         ["networks.DiffusionPolicyConfig.hidden_dim = 128"]),
-           "parl_n32": ("parl/diffusion_iql_ogbench", _BEST_OF_32),
-           "parl_n10": ("parl/diffusion_iql_ogbench", ["train_offline.n_step = 10", *_BEST_OF_32]),
-           "parl_awr": ("parl/diffusion_iql_ogbench", [*_PARL_AWR, *_BEST_OF_32]),
+           "parl_w256": ("parl/diffusion_iql_ogbench", _W256),
+           "parl_n32": ("parl/diffusion_iql_ogbench", [*_BEST_OF_32, *_W256]),
+           "parl_n10": ("parl/diffusion_iql_ogbench",
+                        ["train_offline.n_step = 10", *_BEST_OF_32, *_W256]),
+           "parl_awr": ("parl/diffusion_iql_ogbench", [*_PARL_AWR, *_BEST_OF_32, *_W256]),
            # The navigation preset: advantage-weighted imitation, 10-step targets.
            "parl_navigate": ("parl/diffusion_iql_ogbench_navigate", []),
            "parl_ar": ("parl/autoregressive_iql_ogbench", []),
@@ -84,14 +86,14 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            "parl_ar_navigate": ("parl/autoregressive_iql_ogbench",
                                 [*_PARL_AWR, "train_offline.n_step = 10"]),
            "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
-           "parl_reference": ("parl/diffusion_iql_ogbench", _PARL_REFERENCE),
+           "parl_reference": ("parl/diffusion_iql_ogbench", [*_PARL_REFERENCE, *_W256]),
            "parl_reference_n10": ("parl/diffusion_iql_ogbench",
-                                  [*_PARL_REFERENCE, "train_offline.n_step = 10"])}
+                                  [*_PARL_REFERENCE, *_W256, "train_offline.n_step = 10"])}
 LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
           "iql_n10": "IQL, 10-step targets", "dbc": "BC (diffusion)",
-          "parl": "PA-RL (diffusion, IQL critic, best of 8)",
-          "parl_w128": "PA-RL (diffusion 128 wide, IQL critic, best of 8)",
-          "parl_n32": "PA-RL (diffusion, IQL critic, best of 32)",
+          "parl": "PA-RL (diffusion 3x128, IQL critic, best of 8)",
+          "parl_w256": "PA-RL (diffusion 3x256, IQL critic, best of 8)",
+          "parl_n32": "PA-RL (diffusion 3x256, IQL critic, best of 32)",
           "parl_n10": "PA-RL (diffusion, IQL critic, best of 32), 10-step targets",
           "parl_awr": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32)",
           "parl_navigate": "PA-RL navigation preset (diffusion, advantage-weighted, IQL "
