@@ -64,10 +64,10 @@ def _sizes(quick: bool) -> dict:
         gaussian={"hidden_sizes": (32, 32)},
         critic={"hidden_sizes": (32, 32)}, ensemble=2,
         ao={"num_samples": 4, "top_k": 2, "num_steps": 2},
-        seconds=0.3, fuse=4)
+        seconds=0.3, fuse=4, quick=True)
   return dict(diffusion=None, flow=None, gaussian=None, critic={}, ensemble=10,
               ao={"num_samples": 32, "top_k": 10, "num_steps": 10},
-              seconds=4.0, fuse=10)
+              seconds=4.0, fuse=10, quick=False)
 
 
 def _cases(sizes: dict) -> dict:
@@ -75,7 +75,7 @@ def _cases(sizes: dict) -> dict:
   ao = {"action_optimization": sizes["ao"]}
   ens = sizes["ensemble"]
   iql_critic = {**sizes["critic"], "ensemble_size": ens, "value_head": True}
-  return {
+  cases = {
       "BC (gaussian)": ("gaussian", None, bc_config.ImitationConfig(),
                         update_lib.Objective("none", "bc")),
       "BC (diffusion)": ("diffusion", None, bc_config.ImitationConfig(),
@@ -110,6 +110,26 @@ def _cases(sizes: dict) -> dict:
           ("flow", {"num_flow_steps": 5}), {**sizes["critic"], "ensemble_size": ens},
           parl_config.PARLConfig(**ao), update_lib.Objective("calql", "distill")),
   }
+  if sizes["quick"]:
+    return cases
+  # The OGBench presets' offline updates (2 critics and V of 3x256): IQL
+  # (iql/gaussian_ogbench.gin) against PA-RL's (parl/diffusion_iql_ogbench.gin:
+  # diffusion BC 3 blocks x 128 + the IQL critic) and the same at the
+  # reference's 256 (the navigation preset's).
+  ogbench_critic = {"hidden_sizes": (256, 256, 256), "value_hidden_sizes": (256, 256, 256),
+                    "ensemble_size": 2, "value_head": True}
+  cases.update({
+      "OGBench: IQL (gaussian 3x256)": (
+          ("gaussian", {"hidden_sizes": (256, 256, 256)}), ogbench_critic,
+          iql_config.IQLConfig(), update_lib.Objective("iql", "awr")),
+      "OGBench: PA-RL preset (diffusion 3x128)": (
+          ("diffusion", {"hidden_dim": 128}), ogbench_critic, iql_config.IQLConfig(),
+          update_lib.Objective("iql", "bc")),
+      "OGBench: PA-RL (diffusion 3x256)": (
+          ("diffusion", {"hidden_dim": 256}), ogbench_critic, iql_config.IQLConfig(),
+          update_lib.Objective("iql", "bc")),
+  })
+  return cases
 
 
 def _policy_spec(sizes: dict, policy) -> tuple[str, dict | None]:
