@@ -9,6 +9,9 @@ the official code's ensemble). Random data. The yardstick, a bare 256x256 MLP
 adam step, runs in the same process (before and after; the mean is used), so
 the ratios can be compared across machines and loads.
 
+The "OGBench:" rows are the offline updates of the OGBench presets at their
+own sizes (IQL; PA-RL's diffusion BC + IQL critic at 128 and 256 wide).
+
 "fused xK" runs K updates per jitted call (`make_multi_update_step`), on K
 pre-sampled batches.
 
