@@ -237,12 +237,16 @@ def score_over_time(result: dict) -> list[tuple[float, float, int]]:
   return points
 
 
+# Where each x-axis of the curves sits in a `score_over_time` point.
+_CURVE_AXES = {"seconds": 0, "updates": 2}
+
+
 def mean_curve(runs: list[dict], axis: str = "seconds") -> tuple[np.ndarray, np.ndarray]:
   """The seeds' mean success % along ``axis`` ("seconds" of updates or
   "updates"): each run's `score_over_time` interpolated linearly on the
   union of the runs' points, up to where the shortest run ends (past it the
   mean would be over fewer seeds)."""
-  index = {"seconds": 0, "updates": 2}[axis]
+  index = _CURVE_AXES[axis]
   curves = [np.asarray([(p[index], p[1]) for p in score_over_time(r)], float) for r in runs]
   end = min(c[-1, 0] for c in curves)
   grid = np.unique(np.concatenate([c[:, 0] for c in curves]))
@@ -264,10 +268,10 @@ def _plot_curves(results: list[dict], path: str) -> None:
     runs = [r for r in results if (r["dataset"], str(r["task"])) == (dataset, task)]
     methods = list(dict.fromkeys(r["method"] for r in runs))
     colours = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(methods)}
-    for row, (axis, index, xlabel) in enumerate((
-        ("seconds", 0, "seconds of updates (2-core CPU; evaluation not counted)"),
-        ("updates", 2, "updates"))):
-      ax = axes[row][column]
+    for row, (axis, xlabel) in enumerate((
+        ("seconds", "seconds of updates (2-core CPU; evaluation not counted)"),
+        ("updates", "updates"))):
+      ax, index = axes[row][column], _CURVE_AXES[axis]
       shown = (lambda x: x > 0) if axis == "updates" else (lambda x: x >= 0)
       for method in methods:
         group = [r for r in runs if r["method"] == method]

@@ -80,8 +80,8 @@ def test_mean_curve_averages_seeds_up_to_the_shortest_run():
   x, mean = benchmark.mean_curve([short, long], "seconds")
   # Points of both runs up to 200 s; the long run is interpolated at 100 and 200 s.
   np.testing.assert_allclose(x, [0.0, 100.0, 150.0, 200.0])
-  np.testing.assert_allclose(mean, [10.0, (40 + 46.666667) / 2, (60 + 60) / 2, (80 + 73.333333) / 2],
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+      mean, [10.0, (40 + 46.666667) / 2, (60 + 60) / 2, (80 + 73.333333) / 2], rtol=1e-6)
   x, mean = benchmark.mean_curve([short, long], "updates")
   np.testing.assert_allclose(x, [0, 5000, 6000, 10000])
   np.testing.assert_allclose(mean[-1], (80 + 86.666667) / 2, rtol=1e-6)
