@@ -68,6 +68,9 @@ _BEST_OF_32 = ["agents.ActionOptimizationConfig.num_samples = 32"]
 # The preset's noise predictor is 128 wide; these rows were measured with the
 # reference's 256.
 _W256 = ["networks.DiffusionPolicyConfig.hidden_dim = 256"]
+# The autoregressive preset's transformer is 64 wide; these rows were measured
+# with 128.
+_E128 = ["networks.AutoregressivePolicyConfig.embed_dim = 128"]
 METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []),
            # Long maze paths back up one step per update with 1-step targets.
            "iql_n10": ("iql/gaussian_ogbench", ["train_offline.n_step = 10"]),
@@ -81,10 +84,12 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            # The navigation preset: advantage-weighted imitation, 10-step targets.
            "parl_navigate": ("parl/diffusion_iql_ogbench_navigate", []),
            "parl_ar": ("parl/autoregressive_iql_ogbench", []),
-           "parl_ar_n10": ("parl/autoregressive_iql_ogbench", ["train_offline.n_step = 10"]),
+           "parl_ar_e128": ("parl/autoregressive_iql_ogbench", _E128),
+           "parl_ar_n10": ("parl/autoregressive_iql_ogbench",
+                           ["train_offline.n_step = 10", *_E128]),
            # The navigation preset's two settings with the autoregressive policy.
            "parl_ar_navigate": ("parl/autoregressive_iql_ogbench",
-                                [*_PARL_AWR, "train_offline.n_step = 10"]),
+                                [*_PARL_AWR, "train_offline.n_step = 10", *_E128]),
            "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
            "parl_reference": ("parl/diffusion_iql_ogbench", [*_PARL_REFERENCE, *_W256]),
            "parl_reference_n10": ("parl/diffusion_iql_ogbench",
@@ -94,14 +99,15 @@ LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
           "parl": "PA-RL (diffusion 3x128, IQL critic, best of 8)",
           "parl_w256": "PA-RL (diffusion 3x256, IQL critic, best of 8)",
           "parl_n32": "PA-RL (diffusion 3x256, IQL critic, best of 32)",
-          "parl_n10": "PA-RL (diffusion, IQL critic, best of 32), 10-step targets",
-          "parl_awr": "PA-RL (diffusion, advantage-weighted, IQL critic, best of 32)",
+          "parl_n10": "PA-RL (diffusion 3x256, IQL critic, best of 32), 10-step targets",
+          "parl_awr": "PA-RL (diffusion 3x256, advantage-weighted, IQL critic, best of 32)",
           "parl_navigate": "PA-RL navigation preset (diffusion, advantage-weighted, IQL "
                            "critic, best of 32, 10-step targets)",
-          "parl_ar": "PA-RL (autoregressive, IQL critic, best of 32)",
-          "parl_ar_n10": "PA-RL (autoregressive, IQL critic, best of 32), 10-step targets",
-          "parl_ar_navigate": "PA-RL (autoregressive, advantage-weighted, IQL critic, best of "
-                              "32, 10-step targets)",
+          "parl_ar": "PA-RL (autoregressive 2x64, IQL critic, best of 32)",
+          "parl_ar_e128": "PA-RL (autoregressive 2x128, IQL critic, best of 32)",
+          "parl_ar_n10": "PA-RL (autoregressive 2x128, IQL critic, best of 32), 10-step targets",
+          "parl_ar_navigate": "PA-RL (autoregressive 2x128, advantage-weighted, IQL critic, "
+                              "best of 32, 10-step targets)",
           "parl_calql_small": "PA-RL as first reported (diffusion 64x2, Cal-QL, distilled)",
           "parl_reference": "PA-RL, reference settings (Cal-QL, 10 critics, N=32 k=10 T=10)",
           "parl_reference_n10": "PA-RL, reference settings, 10-step targets"}

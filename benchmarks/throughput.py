@@ -10,7 +10,8 @@ adam step, runs in the same process (before and after; the mean is used), so
 the ratios can be compared across machines and loads.
 
 The "OGBench:" rows are the offline updates of the OGBench presets at their
-own sizes (IQL; PA-RL's diffusion BC + IQL critic at 128 and 256 wide).
+own sizes (IQL; PA-RL's diffusion BC + IQL critic at 128 and 256 wide; its
+autoregressive transformer + IQL critic at 64 and 128 wide).
 
 "fused xK" runs K updates per jitted call (`make_multi_update_step`), on K
 pre-sampled batches.
@@ -118,9 +119,13 @@ def _cases(sizes: dict) -> dict:
   # The OGBench presets' offline updates (2 critics and V of 3x256): IQL
   # (iql/gaussian_ogbench.gin) against PA-RL's (parl/diffusion_iql_ogbench.gin:
   # diffusion BC 3 blocks x 128 + the IQL critic) and the same at the
-  # reference's 256 (the navigation preset's).
+  # reference's 256 (the navigation preset's); the autoregressive preset's
+  # (parl/autoregressive_iql_ogbench.gin) at 64 and 128 wide.
   ogbench_critic = {"hidden_sizes": (256, 256, 256), "value_hidden_sizes": (256, 256, 256),
                     "ensemble_size": 2, "value_head": True}
+  # parl/autoregressive_iql_ogbench.gin's transformer.
+  ogbench_transformer = {"num_bins": 64, "num_layers": 2, "num_heads": 4, "embed_dim": 64,
+                         "mlp_ratio": 2, "dropout_rate": 0.1}
   cases.update({
       "OGBench: IQL (gaussian 3x256)": (
           ("gaussian", {"hidden_sizes": (256, 256, 256)}), ogbench_critic,
@@ -131,6 +136,12 @@ def _cases(sizes: dict) -> dict:
       "OGBench: PA-RL (diffusion 3x256)": (
           ("diffusion", {"hidden_dim": 256}), ogbench_critic, iql_config.IQLConfig(),
           update_lib.Objective("iql", "bc")),
+      "OGBench: PA-RL AR preset (transformer 2x64)": (
+          ("autoregressive", ogbench_transformer), ogbench_critic, iql_config.IQLConfig(),
+          update_lib.Objective("iql", "bc")),
+      "OGBench: PA-RL AR (transformer 2x128)": (
+          ("autoregressive", {**ogbench_transformer, "embed_dim": 128}), ogbench_critic,
+          iql_config.IQLConfig(), update_lib.Objective("iql", "bc")),
   })
   return cases
 
@@ -140,7 +151,7 @@ def _policy_spec(sizes: dict, policy) -> tuple[str, dict | None]:
   name, extra = (policy, None) if isinstance(policy, str) else policy
   if extra is None:
     return name, sizes[name]
-  return name, {**(sizes[name] or {}), **extra}
+  return name, {**(sizes.get(name) or {}), **extra}
 
 
 def _dataset(num_episodes: int) -> ljx.OfflineDataset:
