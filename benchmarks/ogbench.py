@@ -63,7 +63,7 @@ _PARL_REFERENCE = [
 # IQL temperature), then acts by the best of 32 samples.
 _PARL_AWR = ["agents.PARLConfig.distill_source = 'advantage_weighted'",
              "agents.PARLConfig.awr_temperature = 10.0"]
-# The preset acts by the best of 8; these rows were measured with 32.
+# The presets act by the best of 8; these rows were measured with 32.
 _BEST_OF_32 = ["agents.ActionOptimizationConfig.num_samples = 32"]
 # The preset's noise predictor is 128 wide; these rows were measured with the
 # reference's 256.
@@ -84,12 +84,14 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            # The navigation preset: advantage-weighted imitation, 10-step targets.
            "parl_navigate": ("parl/diffusion_iql_ogbench_navigate", []),
            "parl_ar": ("parl/autoregressive_iql_ogbench", []),
-           "parl_ar_e128": ("parl/autoregressive_iql_ogbench", _E128),
+           "parl_ar_n32": ("parl/autoregressive_iql_ogbench", _BEST_OF_32),
+           "parl_ar_e128": ("parl/autoregressive_iql_ogbench", [*_BEST_OF_32, *_E128]),
            "parl_ar_n10": ("parl/autoregressive_iql_ogbench",
-                           ["train_offline.n_step = 10", *_E128]),
+                           ["train_offline.n_step = 10", *_BEST_OF_32, *_E128]),
            # The navigation preset's two settings with the autoregressive policy.
            "parl_ar_navigate": ("parl/autoregressive_iql_ogbench",
-                                [*_PARL_AWR, "train_offline.n_step = 10", *_E128]),
+                                [*_PARL_AWR, "train_offline.n_step = 10", *_BEST_OF_32,
+                                 *_E128]),
            "parl_calql_small": ("parl/diffusion_iql_ogbench", _PARL_CALQL_SMALL),
            "parl_reference": ("parl/diffusion_iql_ogbench", [*_PARL_REFERENCE, *_W256]),
            "parl_reference_n10": ("parl/diffusion_iql_ogbench",
@@ -103,7 +105,8 @@ LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
           "parl_awr": "PA-RL (diffusion 3x256, advantage-weighted, IQL critic, best of 32)",
           "parl_navigate": "PA-RL navigation preset (diffusion, advantage-weighted, IQL "
                            "critic, best of 32, 10-step targets)",
-          "parl_ar": "PA-RL (autoregressive 2x64, IQL critic, best of 32)",
+          "parl_ar": "PA-RL (autoregressive 2x64, IQL critic, best of 8)",
+          "parl_ar_n32": "PA-RL (autoregressive 2x64, IQL critic, best of 32)",
           "parl_ar_e128": "PA-RL (autoregressive 2x128, IQL critic, best of 32)",
           "parl_ar_n10": "PA-RL (autoregressive 2x128, IQL critic, best of 32), 10-step targets",
           "parl_ar_navigate": "PA-RL (autoregressive 2x128, advantage-weighted, IQL critic, "
