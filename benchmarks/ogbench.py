@@ -63,7 +63,7 @@ _PARL_REFERENCE = [
 # IQL temperature), then acts by the best of 32 samples.
 _PARL_AWR = ["agents.PARLConfig.distill_source = 'advantage_weighted'",
              "agents.PARLConfig.awr_temperature = 10.0"]
-# The presets act by the best of 8; these rows were measured with 32.
+# The manipulation presets act by the best of 8; these rows were measured with 32.
 _BEST_OF_32 = ["agents.ActionOptimizationConfig.num_samples = 32"]
 # The preset's noise predictor is 128 wide; these rows were measured with the
 # reference's 256.

@@ -126,22 +126,20 @@ def _cases(sizes: dict) -> dict:
   # parl/autoregressive_iql_ogbench.gin's transformer.
   ogbench_transformer = {"num_bins": 64, "num_layers": 2, "num_heads": 4, "embed_dim": 64,
                          "mlp_ratio": 2, "dropout_rate": 0.1}
+
+  def parl(policy):  # The policy imitates the data beside the IQL critic.
+    return policy, ogbench_critic, iql_config.IQLConfig(), update_lib.Objective("iql", "bc")
+
   cases.update({
       "OGBench: IQL (gaussian 3x256)": (
           ("gaussian", {"hidden_sizes": (256, 256, 256)}), ogbench_critic,
           iql_config.IQLConfig(), update_lib.Objective("iql", "awr")),
-      "OGBench: PA-RL preset (diffusion 3x128)": (
-          ("diffusion", {"hidden_dim": 128}), ogbench_critic, iql_config.IQLConfig(),
-          update_lib.Objective("iql", "bc")),
-      "OGBench: PA-RL (diffusion 3x256)": (
-          ("diffusion", {"hidden_dim": 256}), ogbench_critic, iql_config.IQLConfig(),
-          update_lib.Objective("iql", "bc")),
-      "OGBench: PA-RL AR preset (transformer 2x64)": (
-          ("autoregressive", ogbench_transformer), ogbench_critic, iql_config.IQLConfig(),
-          update_lib.Objective("iql", "bc")),
-      "OGBench: PA-RL AR (transformer 2x128)": (
-          ("autoregressive", {**ogbench_transformer, "embed_dim": 128}), ogbench_critic,
-          iql_config.IQLConfig(), update_lib.Objective("iql", "bc")),
+      "OGBench: PA-RL preset (diffusion 3x128)": parl(("diffusion", {"hidden_dim": 128})),
+      "OGBench: PA-RL (diffusion 3x256)": parl(("diffusion", {"hidden_dim": 256})),
+      "OGBench: PA-RL AR preset (transformer 2x64)": parl(("autoregressive",
+                                                           ogbench_transformer)),
+      "OGBench: PA-RL AR (transformer 2x128)": parl(
+          ("autoregressive", {**ogbench_transformer, "embed_dim": 128})),
   })
   return cases
 

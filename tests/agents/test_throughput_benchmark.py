@@ -34,7 +34,8 @@ def test_ogbench_rows_have_the_presets_sizes():
   """The "OGBench:" preset rows time the networks the packaged presets bind:
   every field a preset binds on its policy and critic configs has that value
   in the row's config."""
-  cases = throughput._cases(throughput._sizes(quick=False))  # pylint: disable=protected-access
+  sizes = throughput._sizes(quick=False)  # pylint: disable=protected-access
+  cases = throughput._cases(sizes)  # pylint: disable=protected-access
   presets = {"OGBench: PA-RL preset (diffusion 3x128)": (
                  "parl/diffusion_iql_ogbench.gin", configs.DiffusionPolicyConfig),
              "OGBench: PA-RL AR preset (transformer 2x64)": (
@@ -43,7 +44,7 @@ def test_ogbench_rows_have_the_presets_sizes():
     for name, (preset, policy_class) in presets.items():
       gin.clear_config()
       gin_registration.parse([preset], finalize=False)
-      _, policy_fields = throughput._policy_spec(throughput._sizes(quick=False), cases[name][0])  # pylint: disable=protected-access
+      _, policy_fields = throughput._policy_spec(sizes, cases[name][0])  # pylint: disable=protected-access
       for config_class, fields in ((policy_class, policy_fields),
                                    (configs.EnsembleCriticConfig, cases[name][1])):
         bound = gin.get_bindings(f"networks.{config_class.__name__}")
