@@ -130,7 +130,8 @@ PUBLISHED_OTHERS = {
     "puzzle-3x3-play": {"ReBRAC": (2, 21), "IDQL": (0, 10), "FQL": (16, 30)},
 }
 _CSV_COLUMNS = ("dataset", "task", "method", "seed", "episodes", "transitions",
-                "data_fraction", "updates", "update_fraction", "success", "train_seconds",
+                "data_fraction", "updates", "update_fraction", "success", "return",
+                "train_seconds",
                 "eval_seconds", "eval_episodes", "max_updates", "max_seconds",
                 "update_seconds", "bindings", "curve", "diagnostics")
 
@@ -215,7 +216,8 @@ def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path
       "updates": updates, "update_fraction": updates / PUBLISHED_UPDATES,
       "max_updates": num_steps, "max_seconds": max_seconds, "bindings": list(bindings),
       "update_seconds": float(trained.get("train_seconds", train_seconds)),
-      "success": float(evaluated["eval/success"]), "train_seconds": round(train_seconds, 1),
+      "success": float(evaluated["eval/success"]), "return": float(evaluated["eval/return"]),
+      "train_seconds": round(train_seconds, 1),
       "eval_seconds": round(eval_seconds, 1), "eval_episodes": eval_episodes,
       "curve": curve, "diagnostics": diagnostics}
   file_utils.write_json_atomic(cache, result)
@@ -314,10 +316,13 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
            "trained with the packaged `*_ogbench.gin` configs, produced by "
            "`python -m benchmarks.ogbench`. Budgets per row: data (episodes, transitions, "
            "fraction of the official 1M), updates (fraction of the published 1M), wall "
-           "seconds of training and of evaluation on a 2-core CPU machine.", "",
-           "| dataset | task | method | success % | per seed | data | updates | train s | "
-           "eval s | published (task / 5-task avg) |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "seconds of training and of evaluation on a 2-core CPU machine. Return: the "
+           "mean evaluation episode return (each step's reward is minus the number of the "
+           "task's subtasks not yet done; an episode ends at success), which ranks methods "
+           "that all score 0% by how far they get.", "",
+           "| dataset | task | method | success % | per seed | return | data | updates | "
+           "train s | eval s | published (task / 5-task avg) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
   groups: dict[tuple, list[dict]] = {}
   for r in results:
     groups.setdefault((r["dataset"], str(r["task"]), r["method"]), []).append(r)
@@ -329,9 +334,11 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
     published = PUBLISHED.get(dataset, {}).get(method) if task == "default" else None
     pub = ("—" if published is None else
            " / ".join("n/a" if v is None else f"{v:g}" for v in published))
+    returns = [r["return"] for r in runs if r.get("return") is not None]
+    ret = "—" if len(returns) < len(runs) else "%.0f" % np.mean(returns)
     lines.append(
         f"| {dataset} | {task} | {LABELS.get(method, method)} | {mean:.1f} ± {std:.1f} | "
-        f"{', '.join('%.0f' % (100 * r['success']) for r in runs)} | "
+        f"{', '.join('%.0f' % (100 * r['success']) for r in runs)} | {ret} | "
         f"{first['episodes']} ep, {first['transitions']:,} tr "
         f"({100 * first['data_fraction']:.0f}%) | {first['updates']:,} "
         f"({100 * first['update_fraction']:.1f}%) | "
@@ -361,8 +368,8 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
 def read_results(path: str) -> list[dict]:
   """The runs of an ``ogbench.csv`` `write_report` wrote, as result dicts."""
   ints = ("seed", "episodes", "transitions", "updates", "eval_episodes", "max_updates")
-  floats = ("data_fraction", "update_fraction", "success", "train_seconds", "eval_seconds",
-            "max_seconds", "update_seconds")
+  floats = ("data_fraction", "update_fraction", "success", "return", "train_seconds",
+            "eval_seconds", "max_seconds", "update_seconds")
   with open(path) as f:
     rows = list(csv.DictReader(f))
   results = []
@@ -371,7 +378,7 @@ def read_results(path: str) -> list[dict]:
     for k in ints:
       result[k] = int(row[k]) if row[k] else None
     for k in floats:
-      result[k] = float(row[k]) if row[k] else None
+      result[k] = float(row[k]) if row.get(k) else None
     if result["update_seconds"] is None:
       result["update_seconds"] = result["train_seconds"]
     result["task"] = row["task"] if row["task"] == "default" else int(row["task"])

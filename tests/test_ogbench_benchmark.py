@@ -26,9 +26,12 @@ def test_quick_mode_writes_the_table_with_budgets(tmp_path):
     assert [point[0] for point in r["curve"]] == [0, 2, 4]
     assert r["curve"][0][2] == 0.0 and r["curve"][-1][2] > 0  # seconds of updates
     assert r["update_seconds"] > 0 and r["max_updates"] == 4
+    # Minus the unsolved subtasks per step (puzzle-3x3 task 4 has 9 buttons), <= 20 steps.
+    assert -9 * 20 <= r["return"] <= 0
   table = open(os.path.join(results_dir, "ogbench.md")).read()
   assert "| puzzle-3x3-play | default | BC (Gaussian) |" in table
   assert "| 1 / 2 |" in table and "| 2 / 9 |" in table  # published BC and IQL
+  assert f"| {results[0]['return']:.0f} | 2 ep, 78 tr" in table
   with open(os.path.join(results_dir, "ogbench.csv")) as f:
     rows = list(csv.DictReader(f))
   assert [r["method"] for r in rows] == ["bc", "iql"]
@@ -38,7 +41,7 @@ def test_quick_mode_writes_the_table_with_budgets(tmp_path):
   assert updates == 4 and seconds == results[0]["update_seconds"]
   # The CSV reads back as the runs it was written from.
   read = benchmark.read_results(os.path.join(results_dir, "ogbench.csv"))
-  for field in ("dataset", "task", "method", "seed", "updates", "success", "bindings",
+  for field in ("dataset", "task", "method", "seed", "updates", "success", "return", "bindings",
                 "curve", "update_seconds", "max_seconds"):
     assert [r[field] for r in read] == [r[field] for r in results], field
   # Cached: a second call trains nothing and reports the same.

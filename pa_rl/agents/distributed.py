@@ -106,6 +106,8 @@ class DataParallel:
     mesh: the device mesh; it has a ``"data"`` axis and may have others (the
       batch is replicated along those).
     batch_sharding: leading (batch) axis split over ``"data"``.
+    stacked_batch_sharding: for batches stacked for fused updates
+      (``[updates, batch, ...]``): the second axis split over ``"data"``.
     replicated: every device holds the whole value.
   """
 
@@ -122,6 +124,7 @@ class DataParallel:
       raise ValueError(f"mesh axes {self.mesh.axis_names} have no {DATA_AXIS!r} axis to "
                        "shard the batch along")
     self.batch_sharding = NamedSharding(self.mesh, PartitionSpec(DATA_AXIS))
+    self.stacked_batch_sharding = NamedSharding(self.mesh, PartitionSpec(None, DATA_AXIS))
     self.replicated = NamedSharding(self.mesh, PartitionSpec())
     self._multi_process = len({d.process_index for d in self.mesh.devices.flat}) > 1
 
@@ -142,10 +145,12 @@ class DataParallel:
           f"batch_size={batch_size} is not divisible by the {self.num_data_devices} data "
           f"devices of the mesh; use a multiple of {self.num_data_devices} or fewer devices")
 
-  def jit(self, update_fn):
+  def jit(self, update_fn, stacked: bool = False):
     """``update_fn(state, batch) -> (state, metrics)`` jitted with a
-    replicated state and metrics and a batch sharded along ``"data"``."""
-    return jax.jit(update_fn, in_shardings=(self.replicated, self.batch_sharding),
+    replicated state and metrics and a batch sharded along ``"data"``
+    (``stacked``: batches stacked along a leading axis, see `shard_batch`)."""
+    batch_sharding = self.stacked_batch_sharding if stacked else self.batch_sharding
+    return jax.jit(update_fn, in_shardings=(self.replicated, batch_sharding),
                    out_shardings=(self.replicated, self.replicated))
 
   def replicate(self, tree: Any) -> Any:
@@ -156,18 +161,24 @@ class DataParallel:
     return jax.tree.map(
         lambda x: self._from_global(np.asarray(local_copy(x)), self.replicated), tree)
 
-  def shard_batch(self, batch: Any) -> Any:
+  def shard_batch(self, batch: Any, stacked: bool = False) -> Any:
     """The global ``batch`` split along ``"data"``.
 
     Across processes every process passes the same global batch and only
     its own devices' rows are transferred.
+
+    Args:
+      batch: a tree of arrays with the batch as their leading axis.
+      stacked: the arrays are batches stacked along a leading axis (one per
+        fused update, ``[updates, batch, ...]``): their second axis is split.
     """
+    sharding = self.stacked_batch_sharding if stacked else self.batch_sharding
     leaves = jax.tree.leaves(batch)
     if leaves:
-      self.check_batch_size(int(np.shape(leaves[0])[0]))
+      self.check_batch_size(int(np.shape(leaves[0])[1 if stacked else 0]))
     if not self._multi_process:
-      return jax.device_put(batch, self.batch_sharding)
-    return jax.tree.map(lambda x: self._from_global(np.asarray(x), self.batch_sharding), batch)
+      return jax.device_put(batch, sharding)
+    return jax.tree.map(lambda x: self._from_global(np.asarray(x), sharding), batch)
 
   @staticmethod
   def _from_global(value: np.ndarray, sharding: NamedSharding) -> jax.Array:

@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from pa_rl import core
@@ -81,8 +82,10 @@ class Learner(core.Learner):
         update_lib.init_state(policy_params, critic_params, config, init_key))
     self._update = self._parallel.jit(update_lib.make_update_step(
         networks.policy, networks.critic, config, objective))
+    self._fused: dict[int, Any] = {}  # num_updates -> jitted fused update
     self._metrics: dict[str, Any] = {}
     self._pending_check = None
+    self._pending_updates = 1
 
   @property
   def state(self) -> state_lib.TrainingState:
@@ -118,14 +121,45 @@ class Learner(core.Learner):
     self._dataset, batch = self._dataset.sample(self._config.batch_size)
     return batch
 
-  def step(self) -> None:
-    """One update. A non-finite update is skipped inside the jitted step;
-    with ``config.stop_on_nonfinite`` the next call raises `NonFiniteError`
-    (checked one step late, so the host never waits on the device)."""
+  def _batches(self, num_updates: int):
+    """``num_updates`` batches stacked along a new leading axis."""
+    if self._replay is not None and self._online_fraction > 0:
+      # Each batch keeps the online fraction: mixed batches are drawn one by one.
+      batches = [self._batch() for _ in range(num_updates)]
+      return jax.tree.map(lambda *xs: jnp.stack(xs), *batches)
+    # Rows are drawn uniformly with replacement, so one draw of
+    # num_updates * batch_size rows is num_updates independent batches.
+    size = self._config.batch_size
+    self._dataset, rows = self._dataset.sample(num_updates * size)
+    return jax.tree.map(lambda x: x.reshape((num_updates, size) + x.shape[1:]), rows)
+
+  def step(self, num_updates: int = 1) -> None:
+    """``num_updates`` updates: one by default; more run fused in one jitted
+    call (`update.make_multi_update_step`: one dispatch and no host round
+    trip between them, each on its own batch), which is faster where an
+    update is short next to Python's and XLA's per-call overhead.
+
+    A non-finite update is skipped inside the jitted step; with
+    ``config.stop_on_nonfinite`` the next call raises `NonFiniteError`
+    (checked one call late, so the host never waits on the device).
+    """
+    if (not isinstance(num_updates, (int, np.integer)) or isinstance(num_updates, bool)
+        or num_updates < 1):
+      raise ValueError(f"num_updates must be an int >= 1; got {num_updates!r}")
     self._check_previous()
-    batch = self._parallel.shard_batch(self._batch())
-    self._state, self._metrics = self._update(self._state, batch)
+    if num_updates == 1:
+      batch = self._parallel.shard_batch(self._batch())
+      self._state, self._metrics = self._update(self._state, batch)
+    else:
+      num_updates = int(num_updates)
+      if num_updates not in self._fused:
+        self._fused[num_updates] = self._parallel.jit(update_lib.make_multi_update_step(
+            self._networks.policy, self._networks.critic, self._config, self._objective,
+            num_updates), stacked=True)
+      batches = self._parallel.shard_batch(self._batches(num_updates), stacked=True)
+      self._state, self._metrics = self._fused[num_updates](self._state, batches)
     self._pending_check = self._metrics
+    self._pending_updates = num_updates
 
   def _check_previous(self) -> None:
     if self._pending_check is None:
@@ -137,8 +171,10 @@ class Learner(core.Learner):
       losses = {k: float(v) for k, v in distributed.to_host(metrics).items()
                 if k.endswith("loss")}
       step = int(distributed.to_host(self._state.step))
+      which = (f"update {step}" if self._pending_updates == 1 else
+               f"an update of the {self._pending_updates} fused ones up to update {step}")
       raise NonFiniteError(
-          f"update {step} produced non-finite values (losses: {losses}); the update was "
+          f"{which} produced non-finite values (losses: {losses}); the update was "
           "skipped and the state holds the last finite parameters")
 
   def flush(self) -> None:

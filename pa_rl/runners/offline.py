@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from absl import logging
 
@@ -37,6 +38,7 @@ def train_offline(workdir: str,
                   action_horizon: int = 1,
                   seed: int = 0,
                   max_seconds: float | None = None,
+                  updates_per_call: int = 1,
                   after_first_step: Callable[[], None] | None = None) -> dict[str, Any]:
   """Trains an agent offline; re-running with the same workdir resumes.
 
@@ -77,6 +79,12 @@ def train_offline(workdir: str,
       ``num_steps`` would be). None: no budget. Every evaluation row records
       ``eval/train_seconds``, the update time spent so far, for curves of
       score against compute.
+    updates_per_call: updates fused into one jitted call (`Learner.step`);
+      between logging, evaluation and checkpoint steps the run takes calls of
+      this many updates (single updates where fewer are left before one), so
+      it trains exactly as many updates and stops at the same steps. Each
+      update draws its own batch, but from a different stream of batches
+      than single calls draw. The budget is checked after each call.
     after_first_step: called once after the first update of this process
       (the binaries write gin's operative config then).
 
@@ -88,7 +96,8 @@ def train_offline(workdir: str,
     raise ValueError("train_offline needs a workdir")
   for name, value, minimum in (("num_steps", num_steps, 0), ("log_every", log_every, 1),
                                ("checkpoint_every", checkpoint_every, 1),
-                               ("eval_every", eval_every, 0), ("seed", seed, 0)):
+                               ("eval_every", eval_every, 0), ("seed", seed, 0),
+                               ("updates_per_call", updates_per_call, 1)):
     common.check_int(name, value, minimum)
   if max_seconds is not None and not (isinstance(max_seconds, (int, float))
                                       and not isinstance(max_seconds, bool)
@@ -140,10 +149,18 @@ def train_offline(workdir: str,
   first_step = common.call_once(after_first_step)
   rate = common.RateMeter(start)
   train_seconds, step = 0.0, start
+  boundaries = [n for n in (log_every, eval_every, checkpoint_every) if n]
+  calls = functools.partial(_calls, start, num_steps, updates_per_call, boundaries)
+  desc = "train_offline" + (f" (calls of {updates_per_call} updates)"
+                            if updates_per_call > 1 else "")
   try:
-    for step in progress.progress(range(start + 1, num_steps + 1), desc="train_offline"):
+    for step, size in progress.progress(calls(), total=sum(1 for _ in calls()), desc=desc):
       tick = time.perf_counter()
-      learner.step()
+      if size == updates_per_call > 1:
+        learner.step(size)
+      else:  # Single updates (also where fewer are left: no compile for a one-off size).
+        for _ in range(size):
+          learner.step()
       first_step()
       last = step == num_steps
       if step % log_every == 0 or last or max_seconds is not None:
@@ -178,3 +195,17 @@ def train_offline(workdir: str,
     done += f", success rate {eval_metrics['eval/success']:.1%}"
   common.announce(done)
   return summary
+
+
+def _calls(start: int, num_steps: int, updates_per_call: int,
+           boundaries: list[int]) -> Iterator[tuple[int, int]]:
+  """Yields (step after the call, updates in it) for the calls from
+  ``start`` to ``num_steps``: ``updates_per_call`` updates each, except where
+  a multiple of a ``boundaries`` value (logging, evaluation, checkpoints) or
+  the end comes sooner, so every such step is one a call ends at."""
+  step = start
+  while step < num_steps:
+    end = min([num_steps] + [(step // n + 1) * n for n in boundaries])
+    size = updates_per_call if step + updates_per_call <= end else end - step
+    step += size
+    yield step, size

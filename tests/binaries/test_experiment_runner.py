@@ -132,6 +132,38 @@ def test_max_seconds_stops_the_run_as_its_last_step(two_routes_data, tmp_path, m
     runners.train_offline(workdir, two_routes_data, num_steps=4, max_seconds=0, **TINY)
 
 
+def test_fused_calls_end_at_every_logging_evaluation_and_checkpoint_step(
+    two_routes_data, tmp_path, monkeypatch):
+  real_step, sizes = learner_lib.Learner.step, []
+
+  def counting_step(self, num_updates=1):
+    sizes.append(num_updates)
+    real_step(self, num_updates)
+
+  monkeypatch.setattr(learner_lib.Learner, "step", counting_step)
+  workdir = str(tmp_path / "run")
+  summary = runners.train_offline(
+      workdir, two_routes_data, num_steps=10, updates_per_call=3, checkpoint_every=4,
+      **{**TINY, "log_every": 4, "eval_every": 4})
+  # 0-3 fused, 4 alone (a boundary), 5-7 fused, 8 alone, 9-10 alone (the end).
+  assert sizes == [3, 1, 3, 1, 1, 1]
+  assert summary["step"] == 10
+  assert [r["step"] for r in metrics_writer.read_csv(os.path.join(workdir, "train.csv"))] == [
+      4, 8, 10]
+  assert [r["step"] for r in metrics_writer.read_csv(os.path.join(workdir, "eval.csv"))] == [
+      0, 4, 8, 10]
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == [
+      "ckpt_10.npz", "ckpt_4.npz", "ckpt_8.npz"]
+  saved = _arrays(os.path.join(workdir, "checkpoints", "ckpt_10.npz"))
+  assert int(saved["meta_step"]) == 10  # The learner state counts 10 updates.
+  assert list(offline_runner._calls(0, 7, 3, [])) == [(3, 3), (6, 3), (7, 1)]
+  with pytest.raises(ValueError, match="updates_per_call"):
+    runners.train_offline(str(tmp_path / "bad"), two_routes_data, num_steps=4,
+                          updates_per_call=0, **TINY)
+  with pytest.raises(ValueError, match="num_updates must be an int >= 1"):
+    real_step(object.__new__(learner_lib.Learner), 0)
+
+
 def test_a_workdir_of_another_run_is_refused(straight_run, two_routes_data):
   with pytest.raises(ValueError, match="policy_config"):
     runners.train_offline(straight_run, two_routes_data, num_steps=4,

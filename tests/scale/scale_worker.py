@@ -100,6 +100,27 @@ def sharded(data_dir):
     print(f"{name}: max |sharded - single| = "
           f"{np.max(np.abs(flat(eight.state) - flat(one.state))):.2e}")
 
+  # Fused updates (`step(n)`): each of the n batches is split over the
+  # devices, and the result is n single updates on the rows of one draw.
+  name, networks, config, objective = agents(dataset.shape_meta)[1]
+  plain = jax.jit(update_lib.make_update_step(networks.policy, networks.critic, config,
+                                              objective))
+  one = learner_lib.Learner(networks, config, objective, dataset, seed=1, devices=devices[:1])
+  eight = learner_lib.Learner(networks, config, objective, dataset, seed=1)
+  state = one.state
+  _, rows = dataset.sample(STEPS * BATCH_SIZE)
+  for i in range(STEPS):
+    state, _ = plain(state, jax.tree.map(
+        lambda x, i=i: x[i * BATCH_SIZE:(i + 1) * BATCH_SIZE], rows))
+  one.step(STEPS)
+  eight.step(STEPS)
+  assert int(distributed.to_host(eight.state.step)) == STEPS
+  np.testing.assert_allclose(flat(one.state), flat(state), rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(flat(eight.state), flat(state), rtol=1e-4, atol=1e-5)
+  assert_replicated(eight.state, 8)
+  print(f"fused: max |sharded - sequential| = "
+        f"{np.max(np.abs(flat(eight.state) - flat(state))):.2e}")
+
   # A batch that does not split over the devices is refused, naming both numbers.
   name, networks, config, objective = agents(dataset.shape_meta)[0]
   bad = dataclasses.replace(config, batch_size=12)
