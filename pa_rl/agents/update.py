@@ -382,8 +382,9 @@ def make_multi_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwor
   Returns:
     A pure function of a state and a `Transition` whose every leaf has a
     leading axis of size ``num_updates`` (batch ``i`` feeds update ``i``).
-    Its metrics are those of the last update, except ``train/nonfinite``,
-    which is 1 when any of the updates was skipped as non-finite, and
+    Its metrics are those of the last update or, when an update was skipped
+    as non-finite, of the first such update (so its non-finite losses show),
+    with ``train/nonfinite`` 1 when any of the updates was skipped and
     ``train/nonfinite_count``, how many were.
   """
   if num_updates < 1:
@@ -404,7 +405,9 @@ def make_multi_update_step(policy: base.PolicyNetwork, critic: base.CriticNetwor
     # Stacking every step's metrics is cheap (a few scalars per step).
     (state, skipped), stacked = jax.lax.scan(
         body, (state, jnp.zeros((), jnp.float32)), batches)
-    metrics = jax.tree.map(lambda x: x[-1], stacked)
+    index = jnp.where(skipped > 0, jnp.argmax(stacked["train/nonfinite"] > 0),
+                      num_updates - 1)
+    metrics = jax.tree.map(lambda x: x[index], stacked)
     metrics["train/nonfinite"] = (skipped > 0).astype(jnp.float32)
     metrics["train/nonfinite_count"] = skipped
     return state, metrics

@@ -106,6 +106,7 @@ def test_multi_update_flags_any_nonfinite_step_and_checks_sizes():
   _, metrics = multi(state, batches)
   assert float(metrics["train/nonfinite"]) == 1.0
   assert float(metrics["train/nonfinite_count"]) == 1.0
+  assert np.isnan(float(metrics["policy/loss"]))  # The skipped update's metrics.
   with pytest.raises(ValueError, match="num_updates=2"):
     update_lib.make_multi_update_step(policy, None, config, objective, 2)(state, batches)
   with pytest.raises(ValueError, match="num_updates must be >= 1"):

@@ -139,6 +139,19 @@ def test_nonfinite_update_stops_the_run_naming_step_and_loss_and_keeps_the_last_
   assert checkpoints.Checkpointer(os.path.join(workdir, "checkpoints")).steps() == [3]
 
 
+def test_nonfinite_fused_update_stops_the_run_naming_its_call(two_routes_data, tmp_path,
+                                                               monkeypatch):
+  monkeypatch.setattr(update_lib, "make_update_step", _poison_batch_at(4))
+  workdir = str(tmp_path / "run")
+  settings = {**SETTINGS, "num_steps": 9, "log_every": 3, "updates_per_call": 3}
+  with pytest.raises(learner_lib.NonFiniteError) as error:
+    runners.train_offline(workdir, two_routes_data, **settings)
+  message = str(error.value)  # Update 5 is in the call of updates 4-6.
+  assert "an update of the 3 fused ones up to update 6" in message, message
+  assert "critic/loss" in message and "nan" in message, message
+  assert checkpoints.Checkpointer(os.path.join(workdir, "checkpoints")).steps() == [3]
+
+
 def test_nonfinite_update_is_skipped_when_asked(two_routes_data, tmp_path, monkeypatch):
   monkeypatch.setattr(update_lib, "make_update_step", _poison_batch_at(4))
   workdir = str(tmp_path / "run")
