@@ -197,12 +197,7 @@ def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path
   evaluated = runners.evaluate(workdir, num_episodes=eval_episodes, video_episodes=0,
                                seed=10_000 + seed)
   eval_seconds = time.time() - start
-  curve = []  # [update, success, seconds of updates so far]
-  eval_csv = os.path.join(workdir, "eval.csv")
-  if os.path.exists(eval_csv):
-    with open(eval_csv) as f:
-      curve = [[int(float(r["step"])), float(r["eval/success"]),
-                float(r.get("eval/train_seconds") or "nan")] for r in csv.DictReader(f)]
+  curve = read_curve(os.path.join(workdir, "eval.csv"))
   diagnostics = {k.split("/", 1)[1]: v for k, v in evaluated.items()
                  if k.startswith("diagnostics/")}
   meta = rlds_io.read_metadata(data_path)
@@ -222,6 +217,17 @@ def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path
       "curve": curve, "diagnostics": diagnostics}
   file_utils.write_json_atomic(cache, result)
   return result
+
+
+def read_curve(eval_csv: str) -> list[list[float]]:
+  """A run's evaluations from its ``eval.csv``: [update, success, seconds of
+  updates so far, return] each ([] where the run evaluated only at the end)."""
+  if not os.path.exists(eval_csv):
+    return []
+  with open(eval_csv) as f:
+    return [[int(float(r["step"])), float(r["eval/success"]),
+             float(r.get("eval/train_seconds") or "nan"), float(r["eval/return"])]
+            for r in csv.DictReader(f)]
 
 
 def _mean_std(values):
@@ -248,61 +254,106 @@ def score_over_time(result: dict) -> list[tuple[float, float, int]]:
   return points
 
 
+def return_over_updates(result: dict) -> list[tuple[int, float]]:
+  """(updates, evaluation return) along a run: the curve's evaluations that
+  recorded a return, ending with the final evaluation's ([] for a run
+  without a recorded return)."""
+  if result.get("return") is None:
+    return []
+  points = [(int(p[0]), float(p[3])) for p in result.get("curve", []) if len(p) > 3]
+  final = (int(result["updates"]), float(result["return"]))
+  if points and points[-1][0] == final[0]:
+    points.pop()  # The final evaluation has more episodes.
+  return points + [final]
+
+
 # Where each x-axis of the curves sits in a `score_over_time` point.
 _CURVE_AXES = {"seconds": 0, "updates": 2}
 
 
-def mean_curve(runs: list[dict], axis: str = "seconds") -> tuple[np.ndarray, np.ndarray]:
-  """The seeds' mean success % along ``axis`` ("seconds" of updates or
-  "updates"): each run's `score_over_time` interpolated linearly on the
-  union of the runs' points, up to where the shortest run ends (past it the
-  mean would be over fewer seeds)."""
-  index = _CURVE_AXES[axis]
-  curves = [np.asarray([(p[index], p[1]) for p in score_over_time(r)], float) for r in runs]
-  end = min(c[-1, 0] for c in curves)
+def mean_curve(runs: list[dict], axis: str = "seconds",
+               value: str = "success") -> tuple[np.ndarray, np.ndarray]:
+  """The seeds' mean ``value`` ("success" %, or evaluation "return", against
+  updates only) along ``axis`` ("seconds" of updates or "updates"): each
+  run's `score_over_time` (or `return_over_updates`) interpolated linearly on
+  the union of the runs' points, up to where the shortest run ends (past it
+  the mean would be over fewer seeds) and from where the latest-starting one
+  starts (a run evaluated only at its end has no curve to average: with one
+  the mean is empty)."""
+  if value == "return":
+    if axis != "updates":
+      raise ValueError(f"returns are recorded against updates only, not {axis!r}")
+    curves = [np.asarray(return_over_updates(r), float) for r in runs]
+  else:
+    index = _CURVE_AXES[axis]
+    curves = [np.asarray([(p[index], p[1]) for p in score_over_time(r)], float) for r in runs]
+  start, end = max(c[0, 0] for c in curves), min(c[-1, 0] for c in curves)
   grid = np.unique(np.concatenate([c[:, 0] for c in curves]))
-  grid = grid[grid <= end]
+  grid = grid[(grid >= start) & (grid <= end)]
+  if len(curves) > 1 and any(len(c) == 1 for c in curves):
+    grid = grid[:0]
   return grid, np.mean([np.interp(grid, c[:, 0], c[:, 1]) for c in curves], axis=0)
 
 
 def _plot_curves(results: list[dict], path: str) -> None:
   """Success against seconds of updates (top row) and against updates
-  (bottom row, log scale: BC runs many more), one column per dataset and
-  task: per method, a thin line per seed and a thick line for the mean over
-  seeds."""
+  (middle row, log scale: BC runs many more), and the evaluation return
+  against updates (bottom row: it separates methods that all score 0%), one
+  column per dataset and task: per method, a thin line per seed and a thick
+  line for the mean over seeds (runs evaluated only at their end: a marker
+  each, and no mean line)."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   panels = list(dict.fromkeys((r["dataset"], str(r["task"])) for r in results))
-  fig, axes = plt.subplots(2, len(panels), figsize=(6 * len(panels), 8.4), squeeze=False)
+  fig, axes = plt.subplots(3, len(panels), figsize=(6 * len(panels), 12.6), squeeze=False)
+  rows = (("seconds", "success", "seconds of updates (2-core CPU; evaluation not counted)"),
+          ("updates", "success", "updates"), ("updates", "return", "updates"))
   for column, (dataset, task) in enumerate(panels):
     runs = [r for r in results if (r["dataset"], str(r["task"])) == (dataset, task)]
     methods = list(dict.fromkeys(r["method"] for r in runs))
     colours = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(methods)}
-    for row, (axis, xlabel) in enumerate((
-        ("seconds", "seconds of updates (2-core CPU; evaluation not counted)"),
-        ("updates", "updates"))):
-      ax, index = axes[row][column], _CURVE_AXES[axis]
+    for row, (axis, value, xlabel) in enumerate(rows):
+      ax = axes[row][column]
       shown = (lambda x: x > 0) if axis == "updates" else (lambda x: x >= 0)
       for method in methods:
         group = [r for r in runs if r["method"] == method]
-        for r in group:
-          points = [p for p in score_over_time(r) if shown(p[index])]
-          ax.plot([p[index] for p in points], [p[1] for p in points], "-",
-                  color=colours[method], alpha=0.3, linewidth=0.8)
-        x, mean = mean_curve(group, axis)
-        ax.plot(x[shown(x)], mean[shown(x)], "-o", color=colours[method], markersize=3, linewidth=2,
-                label=f"{LABELS.get(method, method)} ({len(group)} seed"
-                      f"{'s' if len(group) > 1 else ''})")
+        if value == "return":
+          group = [r for r in group if return_over_updates(r)]
+          curves = [return_over_updates(r) for r in group]
+        else:
+          curves = [[(p[_CURVE_AXES[axis]], p[1]) for p in score_over_time(r)] for r in group]
+        if not group:
+          continue
+        label = (f"{LABELS.get(method, method)} ({len(group)} seed"
+                 f"{'s' if len(group) > 1 else ''})")
+        for points in curves:
+          points = [p for p in points if shown(p[0])]
+          ax.plot([p[0] for p in points], [p[1] for p in points], "-",
+                  color=colours[method], alpha=0.3 if len(points) > 1 else 0.6,
+                  linewidth=0.8, marker=None if len(points) > 1 else "o", markersize=4)
+        x, mean = mean_curve(group, axis, value)
+        if len(x):
+          ax.plot(x[shown(x)], mean[shown(x)], "-o", color=colours[method], markersize=3,
+                  linewidth=2, label=label)
+        else:  # Final evaluations only: the legend names the markers.
+          ax.plot([], [], "o", color=colours[method], markersize=4, label=label)
       ax.set_title(f"{dataset} ({'default task' if task == 'default' else f'task {task}'})",
                    fontsize=10)
       ax.set_xlabel(xlabel)
       if axis == "updates":
         ax.set_xscale("log")
-      ax.set_ylabel("success %")
-      ax.set_ylim(-3, 103)
+      if value == "return":
+        ax.set_ylabel("evaluation return")
+      else:
+        ax.set_ylabel("success %")
+        ax.set_ylim(-3, 103)
       ax.grid(alpha=0.3)
-      ax.legend(fontsize=7)
+      if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+      else:
+        ax.text(0.5, 0.5, "no returns recorded", ha="center", va="center",
+                transform=ax.transAxes)
   fig.tight_layout()
   file_utils.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=110), binary=True)
   plt.close(fig)

@@ -25,6 +25,8 @@ def test_quick_mode_writes_the_table_with_budgets(tmp_path):
     assert r["train_seconds"] > 0 and r["eval_seconds"] > 0
     assert [point[0] for point in r["curve"]] == [0, 2, 4]
     assert r["curve"][0][2] == 0.0 and r["curve"][-1][2] > 0  # seconds of updates
+    assert all(-9 * 20 <= point[3] <= 0 for point in r["curve"])  # evaluation returns
+    assert benchmark.return_over_updates(r)[-1] == (4, r["return"])
     assert r["update_seconds"] > 0 and r["max_updates"] == 4
     # Minus the unsolved subtasks per step (puzzle-3x3 task 4 has 9 buttons), <= 20 steps.
     assert -9 * 20 <= r["return"] <= 0
@@ -88,3 +90,27 @@ def test_mean_curve_averages_seeds_up_to_the_shortest_run():
   x, mean = benchmark.mean_curve([short, long], "updates")
   np.testing.assert_allclose(x, [0, 5000, 6000, 10000])
   np.testing.assert_allclose(mean[-1], (80 + 86.666667) / 2, rtol=1e-6)
+
+
+def test_return_over_updates_ends_with_the_final_evaluation():
+  result = {"curve": [[0, 0.0, 0.0, -2500.0], [5000, 0.0, 90.0, -2100.0],
+                      [10000, 0.0, 180.0, -1900.0]], "updates": 10000, "return": -1800.0}
+  assert benchmark.return_over_updates(result) == [(0, -2500.0), (5000, -2100.0),
+                                                   (10000, -1800.0)]
+  result["curve"] = [point[:3] for point in result["curve"]]  # Recorded before returns.
+  assert benchmark.return_over_updates(result) == [(10000, -1800.0)]
+  assert benchmark.return_over_updates({**result, "return": None}) == []
+
+
+def test_mean_curve_has_no_mean_where_a_seed_has_only_its_final_evaluation():
+  curve = {"curve": [[0, 0.0, 0.0, -2500.0], [5000, 0.2, 100.0, -2000.0]], "updates": 10000,
+           "update_seconds": 200.0, "train_seconds": 200.0, "success": 0.4, "return": -1500.0}
+  final = {**curve, "curve": [], "updates": 12000, "return": -1700.0}
+  for value in ("success", "return"):
+    x, mean = benchmark.mean_curve([curve, final], "updates", value)
+    assert len(x) == 0 and len(mean) == 0, value
+  x, mean = benchmark.mean_curve([curve, {**curve, "return": -1900.0}], "updates", "return")
+  np.testing.assert_allclose(x, [0, 5000, 10000])
+  np.testing.assert_allclose(mean, [-2500.0, -2000.0, -1700.0])
+  with pytest.raises(ValueError, match="against updates only"):
+    benchmark.mean_curve([curve], "seconds", "return")
