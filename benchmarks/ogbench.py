@@ -16,9 +16,10 @@ published 1M), wall-clock seconds of training and of evaluation on this
 machine. Published numbers (Park et al., 2025, "Flow Q-Learning", 1M
 transitions, 1M updates, 8 seeds) stand beside ours.
 
-Writes ``<results_dir>/ogbench.md`` and ``ogbench.csv`` (default
-``benchmarks/results``); per-run results are cached under ``--workdir``, so
-a stopped run resumes.
+Writes ``<results_dir>/ogbench.md``, ``ogbench.csv`` and
+``ogbench_curves.png`` (success against seconds of updates and against
+updates, evaluation return against updates; default ``benchmarks/results``);
+per-run results are cached under ``--workdir``, so a stopped run resumes.
 
   python -m benchmarks.ogbench --datasets=scene-play,puzzle-3x3-play --episodes=200
   python -m benchmarks.ogbench --quick    # seconds; checks the pipeline (tests)
