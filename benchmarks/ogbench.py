@@ -272,22 +272,26 @@ def return_over_updates(result: dict) -> list[tuple[int, float]]:
 _CURVE_AXES = {"seconds": 0, "updates": 2}
 
 
+def curve_points(result: dict, axis: str = "seconds",
+                 value: str = "success") -> list[tuple[float, float]]:
+  """(x, y) along a run: ``value`` ("success" %, or evaluation "return",
+  against updates only) along ``axis`` ("seconds" of updates or "updates")."""
+  if value == "return":
+    if axis != "updates":
+      raise ValueError(f"returns are recorded against updates only, not {axis!r}")
+    return return_over_updates(result)
+  return [(p[_CURVE_AXES[axis]], p[1]) for p in score_over_time(result)]
+
+
 def mean_curve(runs: list[dict], axis: str = "seconds",
                value: str = "success") -> tuple[np.ndarray, np.ndarray]:
   """The seeds' mean ``value`` ("success" %, or evaluation "return", against
   updates only) along ``axis`` ("seconds" of updates or "updates"): each
-  run's `score_over_time` (or `return_over_updates`) interpolated linearly on
-  the union of the runs' points, up to where the shortest run ends (past it
-  the mean would be over fewer seeds) and from where the latest-starting one
-  starts (a run evaluated only at its end has no curve to average: with one
-  the mean is empty)."""
-  if value == "return":
-    if axis != "updates":
-      raise ValueError(f"returns are recorded against updates only, not {axis!r}")
-    curves = [np.asarray(return_over_updates(r), float) for r in runs]
-  else:
-    index = _CURVE_AXES[axis]
-    curves = [np.asarray([(p[index], p[1]) for p in score_over_time(r)], float) for r in runs]
+  run's `curve_points` interpolated linearly on the union of the runs'
+  points, up to where the shortest run ends (past it the mean would be over
+  fewer seeds) and from where the latest-starting one starts (a run evaluated
+  only at its end has no curve to average: with one the mean is empty)."""
+  curves = [np.asarray(curve_points(r, axis, value), float) for r in runs]
   start, end = max(c[0, 0] for c in curves), min(c[-1, 0] for c in curves)
   grid = np.unique(np.concatenate([c[:, 0] for c in curves]))
   grid = grid[(grid >= start) & (grid <= end)]
@@ -319,11 +323,9 @@ def _plot_curves(results: list[dict], path: str) -> None:
       shown = (lambda x: x > 0) if axis == "updates" else (lambda x: x >= 0)
       for method in methods:
         group = [r for r in runs if r["method"] == method]
-        if value == "return":
-          group = [r for r in group if return_over_updates(r)]
-          curves = [return_over_updates(r) for r in group]
-        else:
-          curves = [[(p[_CURVE_AXES[axis]], p[1]) for p in score_over_time(r)] for r in group]
+        curves = [curve_points(r, axis, value) for r in group]
+        group = [r for r, points in zip(group, curves) if points]  # Returns not recorded.
+        curves = [points for points in curves if points]
         if not group:
           continue
         label = (f"{LABELS.get(method, method)} ({len(group)} seed"
