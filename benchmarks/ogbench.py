@@ -311,13 +311,15 @@ def _plot_curves(results: list[dict], path: str) -> None:
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   panels = list(dict.fromkeys((r["dataset"], str(r["task"])) for r in results))
+  # One colour per method across all panels.
+  colours = {m: plt.get_cmap("tab10")(i % 10)
+             for i, m in enumerate(dict.fromkeys(r["method"] for r in results))}
   fig, axes = plt.subplots(3, len(panels), figsize=(6 * len(panels), 12.6), squeeze=False)
   rows = (("seconds", "success", "seconds of updates (2-core CPU; evaluation not counted)"),
           ("updates", "success", "updates"), ("updates", "return", "updates"))
   for column, (dataset, task) in enumerate(panels):
     runs = [r for r in results if (r["dataset"], str(r["task"])) == (dataset, task)]
     methods = list(dict.fromkeys(r["method"] for r in runs))
-    colours = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(methods)}
     for row, (axis, value, xlabel) in enumerate(rows):
       ax = axes[row][column]
       shown = (lambda x: x > 0) if axis == "updates" else (lambda x: x >= 0)

@@ -114,3 +114,30 @@ def test_mean_curve_has_no_mean_where_a_seed_has_only_its_final_evaluation():
   np.testing.assert_allclose(mean, [-2500.0, -2000.0, -1700.0])
   with pytest.raises(ValueError, match="against updates only"):
     benchmark.mean_curve([curve], "seconds", "return")
+
+
+def test_curves_draw_each_method_in_one_colour_across_panels(tmp_path, monkeypatch):
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  figures = []
+  monkeypatch.setattr(plt, "close", figures.append)  # Keep the figure to read it.
+  def run(dataset, method):
+    return {"dataset": dataset, "task": "default", "method": method, "seed": 0,
+            "curve": [[0, 0.0, 0.0, -2500.0], [5000, 0.2, 100.0, -2000.0]],
+            "updates": 10000, "update_seconds": 200.0, "train_seconds": 200.0,
+            "success": 0.4, "return": -1500.0}
+  # IQL comes second in the first panel and first in the second.
+  results = [run("scene-play", "bc"), run("scene-play", "iql"), run("puzzle-3x3-play", "iql"),
+             run("puzzle-3x3-play", "parl")]
+  benchmark._plot_curves(results, str(tmp_path / "curves.png"))  # pylint: disable=protected-access
+  (figure,) = figures
+  colours = {}
+  for ax in figure.axes:
+    for line in ax.get_lines():
+      if not line.get_label().startswith("_"):  # A method's mean line.
+        colours.setdefault(line.get_label(), set()).add(matplotlib.colors.to_hex(line.get_color()))
+  iql = [label for label in colours if label.startswith(benchmark.LABELS["iql"])]
+  assert len(colours) == 3 and len(iql) == 1, colours
+  assert all(len(c) == 1 for c in colours.values()), colours
+  assert len(set.union(*colours.values())) == 3  # Three methods, three colours.
