@@ -348,6 +348,9 @@ def _plot_curves(results: list[dict], path: str) -> None:
       ax.set_xlabel(xlabel)
       if axis == "updates":
         ax.set_xscale("log")
+      else:  # From 0, with room right of the last point: runs evaluated only at
+        # the end of one budget all share that x.
+        ax.set_xlim(0, 1.05 * ax.get_xlim()[1])
       if value == "return":
         ax.set_ylabel("evaluation return")
       else:

@@ -141,3 +141,23 @@ def test_curves_draw_each_method_in_one_colour_across_panels(tmp_path, monkeypat
   assert len(colours) == 3 and len(iql) == 1, colours
   assert all(len(c) == 1 for c in colours.values()), colours
   assert len(set.union(*colours.values())) == 3  # Three methods, three colours.
+
+
+def test_curves_seconds_axis_starts_at_zero_when_runs_share_one_budget(tmp_path, monkeypatch):
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  figures = []
+  monkeypatch.setattr(plt, "close", figures.append)
+  # Final evaluations only, every run at the end of the same 1,200 s budget.
+  results = [{"dataset": "scene-play", "task": "default", "method": method, "seed": seed,
+              "curve": [], "updates": updates, "update_seconds": 1200.0 + seed / 100,
+              "train_seconds": 1215.0, "success": 0.0, "return": -1500.0}
+             for method, updates in (("bc", 500000), ("parl", 70000)) for seed in range(3)]
+  benchmark._plot_curves(results, str(tmp_path / "curves.png"))  # pylint: disable=protected-access
+  (figure,) = figures
+  seconds_axis = figure.axes[0]
+  points = [x for line in seconds_axis.get_lines() for x in line.get_xdata()]
+  assert len(points) == 6 and min(points) >= 1200.0
+  left, right = seconds_axis.get_xlim()
+  assert left == 0 and right > 1.04 * max(points), (left, right)
