@@ -116,12 +116,20 @@ def test_mean_curve_has_no_mean_where_a_seed_has_only_its_final_evaluation():
     benchmark.mean_curve([curve], "seconds", "return")
 
 
-def test_curves_draw_each_method_in_one_colour_across_panels(tmp_path, monkeypatch):
+def _plotted_figure(results, tmp_path, monkeypatch):
+  """The figure `_plot_curves` draws for ``results``, kept open to read."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   figures = []
-  monkeypatch.setattr(plt, "close", figures.append)  # Keep the figure to read it.
+  monkeypatch.setattr(plt, "close", figures.append)
+  benchmark._plot_curves(results, str(tmp_path / "curves.png"))  # pylint: disable=protected-access
+  (figure,) = figures
+  return figure
+
+
+def test_curves_draw_each_method_in_one_colour_across_panels(tmp_path, monkeypatch):
+  import matplotlib  # pylint: disable=g-import-not-at-top
   def run(dataset, method):
     return {"dataset": dataset, "task": "default", "method": method, "seed": 0,
             "curve": [[0, 0.0, 0.0, -2500.0], [5000, 0.2, 100.0, -2000.0]],
@@ -130,8 +138,7 @@ def test_curves_draw_each_method_in_one_colour_across_panels(tmp_path, monkeypat
   # IQL comes second in the first panel and first in the second.
   results = [run("scene-play", "bc"), run("scene-play", "iql"), run("puzzle-3x3-play", "iql"),
              run("puzzle-3x3-play", "parl")]
-  benchmark._plot_curves(results, str(tmp_path / "curves.png"))  # pylint: disable=protected-access
-  (figure,) = figures
+  figure = _plotted_figure(results, tmp_path, monkeypatch)
   colours = {}
   for ax in figure.axes:
     for line in ax.get_lines():
@@ -144,19 +151,12 @@ def test_curves_draw_each_method_in_one_colour_across_panels(tmp_path, monkeypat
 
 
 def test_curves_seconds_axis_starts_at_zero_when_runs_share_one_budget(tmp_path, monkeypatch):
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  figures = []
-  monkeypatch.setattr(plt, "close", figures.append)
   # Final evaluations only, every run at the end of the same 1,200 s budget.
   results = [{"dataset": "scene-play", "task": "default", "method": method, "seed": seed,
               "curve": [], "updates": updates, "update_seconds": 1200.0 + seed / 100,
               "train_seconds": 1215.0, "success": 0.0, "return": -1500.0}
              for method, updates in (("bc", 500000), ("parl", 70000)) for seed in range(3)]
-  benchmark._plot_curves(results, str(tmp_path / "curves.png"))  # pylint: disable=protected-access
-  (figure,) = figures
-  seconds_axis = figure.axes[0]
+  seconds_axis = _plotted_figure(results, tmp_path, monkeypatch).axes[0]
   points = [x for line in seconds_axis.get_lines() for x in line.get_xdata()]
   assert len(points) == 6 and min(points) >= 1200.0
   left, right = seconds_axis.get_xlim()
