@@ -72,9 +72,9 @@ _W256 = ["networks.DiffusionPolicyConfig.hidden_dim = 256"]
 # The autoregressive preset's transformer is 64 wide; these rows were measured
 # with 128.
 _E128 = ["networks.AutoregressivePolicyConfig.embed_dim = 128"]
-# The diffusion preset's discount became 0.995 after the rows measured at 0.99
-# (scene-play's default task); these methods keep 0.99 so that they rerun as
-# measured.
+# The manipulation presets' discount became 0.995 after the rows measured at
+# 0.99 (scene-play's default task); these methods keep 0.99 so that they rerun
+# as measured.
 _AT_099 = ["agents.PARLConfig.discount = 0.99"]
 METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []),
            # Long maze paths back up one step per update with 1-step targets.
@@ -96,17 +96,18 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
                         [*_AT_099, *_PARL_AWR, *_BEST_OF_32, *_W256]),
            # The navigation preset: advantage-weighted imitation, 10-step targets.
            "parl_navigate": ("parl/diffusion_iql_ogbench_navigate", []),
-           "parl_ar": ("parl/autoregressive_iql_ogbench", []),
-           "parl_ar_n32": ("parl/autoregressive_iql_ogbench", _BEST_OF_32),
+           "parl_ar": ("parl/autoregressive_iql_ogbench", _AT_099),
+           "parl_ar_n32": ("parl/autoregressive_iql_ogbench", [*_AT_099, *_BEST_OF_32]),
            "parl_ar_g995": ("parl/autoregressive_iql_ogbench",
                             ["agents.PARLConfig.discount = 0.995"]),
-           "parl_ar_e128": ("parl/autoregressive_iql_ogbench", [*_BEST_OF_32, *_E128]),
+           "parl_ar_e128": ("parl/autoregressive_iql_ogbench",
+                            [*_AT_099, *_BEST_OF_32, *_E128]),
            "parl_ar_n10": ("parl/autoregressive_iql_ogbench",
-                           ["train_offline.n_step = 10", *_BEST_OF_32, *_E128]),
+                           [*_AT_099, "train_offline.n_step = 10", *_BEST_OF_32, *_E128]),
            # The navigation preset's two settings with the autoregressive policy.
            "parl_ar_navigate": ("parl/autoregressive_iql_ogbench",
-                                [*_PARL_AWR, "train_offline.n_step = 10", *_BEST_OF_32,
-                                 *_E128]),
+                                [*_AT_099, *_PARL_AWR, "train_offline.n_step = 10",
+                                 *_BEST_OF_32, *_E128]),
            "parl_calql_small": ("parl/diffusion_iql_ogbench", [*_AT_099, *_PARL_CALQL_SMALL]),
            "parl_reference": ("parl/diffusion_iql_ogbench",
                               [*_AT_099, *_PARL_REFERENCE, *_W256]),

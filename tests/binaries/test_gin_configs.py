@@ -137,6 +137,7 @@ def test_online_config_parses_trains_two_steps_without_dead_bindings(
     # Multi-stage manipulation (scene-play's default task) needs the longer
     # horizon; the navigation preset keeps the 0.99 it was measured with.
     ("parl/diffusion_iql_ogbench.gin", 0.995),
+    ("parl/autoregressive_iql_ogbench.gin", 0.995),
     ("parl/diffusion_iql_ogbench_navigate.gin", 0.99)])
 def test_ogbench_presets_set_the_discount_measured(config, discount, clean_gin):
   del clean_gin
@@ -145,12 +146,13 @@ def test_ogbench_presets_set_the_discount_measured(config, discount, clean_gin):
 
 
 @pytest.mark.parametrize("method, discount", [
-    # The benchmark's rows measured before the preset's change rerun at 0.99.
-    ("parl", 0.99), ("parl_w256", 0.99), ("parl_g995", 0.995)])
+    # The benchmark's rows measured before the presets' change rerun at 0.99.
+    ("parl", 0.99), ("parl_w256", 0.99), ("parl_g995", 0.995),
+    ("parl_ar", 0.99), ("parl_ar_navigate", 0.99), ("parl_ar_g995", 0.995)])
 def test_ogbench_benchmark_methods_rerun_at_the_discount_measured(method, discount, clean_gin):
   del clean_gin
   from benchmarks import ogbench  # pylint: disable=g-import-not-at-top
   config, bindings = ogbench.METHODS[method]
-  assert config == "parl/diffusion_iql_ogbench"
+  assert config in ("parl/diffusion_iql_ogbench", "parl/autoregressive_iql_ogbench")
   gin_registration.parse([config], bindings, finalize=False)
   assert gin.query_parameter("agents.PARLConfig.discount") == discount
