@@ -79,12 +79,20 @@ _AT_099 = ["agents.PARLConfig.discount = 0.99"]
 # The measurements that chose 0.995, bound here so that they rerun at it
 # whatever the presets' base says.
 _AT_0995 = ["agents.PARLConfig.discount = 0.995"]
+# Acting and critic on chunks of 5 actions (the critic scores a whole chunk,
+# bootstrapping 5 steps on), as action-chunked Q-learning does on puzzle-3x3.
+_CHUNK5 = ["train_offline.action_horizon = 5", "train_offline.n_step = 5"]
 METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []),
            # Long maze paths back up one step per update with 1-step targets.
            "iql_n10": ("iql/gaussian_ogbench", ["train_offline.n_step = 10"]),
            # A longer horizon: at discount 0.99 finishing scene's task 2 in 250 steps
            # is worth less than leaving the scene as it starts (-204 against -200).
            "iql_g995": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.995"]),
+           # Longer still: puzzle-3x3's default task is finished only by pressing
+           # all nine buttons (~300 steps at the data's ~33 steps per press); below
+           # about 0.997 stopping short scores more than finishing.
+           "iql_g999": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.999"]),
+           "iql_h5_g999": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.999", *_CHUNK5]),
            "dbc": ("bc/diffusion_ogbench", []),
            "parl": ("parl/diffusion_iql_ogbench", _AT_099),
            "parl_w256": ("parl/diffusion_iql_ogbench", [*_AT_099, *_W256]),
@@ -92,6 +100,13 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            "parl_preset_n10": ("parl/diffusion_iql_ogbench",
                                [*_AT_099, "train_offline.n_step = 10"]),
            "parl_g995": ("parl/diffusion_iql_ogbench", _AT_0995),
+           "parl_g999": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.999",
+          "parl_h5_g999": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.999, "
+                          "chunks of 5 actions",
+          "parl_h5": ("parl/diffusion_iql_ogbench", [*_AT_0995, *_CHUNK5]),
+           "parl_g999": ("parl/diffusion_iql_ogbench", ["agents.PARLConfig.discount = 0.999"]),
+           "parl_h5_g999": ("parl/diffusion_iql_ogbench",
+                            ["agents.PARLConfig.discount = 0.999", *_CHUNK5]),
            "parl_n32": ("parl/diffusion_iql_ogbench", [*_AT_099, *_BEST_OF_32, *_W256]),
            "parl_n10": ("parl/diffusion_iql_ogbench",
                         [*_AT_099, "train_offline.n_step = 10", *_BEST_OF_32, *_W256]),
@@ -118,11 +133,18 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
                                    "train_offline.n_step = 10"])}
 LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
           "iql_n10": "IQL, 10-step targets", "iql_g995": "IQL, discount 0.995",
+          "iql_g999": "IQL, discount 0.999",
+          "iql_h5_g999": "IQL, discount 0.999, chunks of 5 actions",
           "dbc": "BC (diffusion)",
           "parl": "PA-RL (diffusion 3x128, IQL critic, best of 8)",
           "parl_w256": "PA-RL (diffusion 3x256, IQL critic, best of 8)",
           "parl_preset_n10": "PA-RL (diffusion 3x128, IQL critic, best of 8), 10-step targets",
           "parl_g995": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.995",
+          "parl_g999": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.999",
+          "parl_h5_g999": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.999, "
+                          "chunks of 5 actions",
+          "parl_h5": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.995, "
+                     "chunks of 5 actions",
           "parl_n32": "PA-RL (diffusion 3x256, IQL critic, best of 32)",
           "parl_n10": "PA-RL (diffusion 3x256, IQL critic, best of 32), 10-step targets",
           "parl_awr": "PA-RL (diffusion 3x256, advantage-weighted, IQL critic, best of 32)",
