@@ -92,6 +92,7 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            # all nine buttons (~300 steps at the data's ~33 steps per press); below
            # about 0.997 stopping short scores more than finishing.
            "iql_g999": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.999"]),
+           "iql_g997": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.997"]),
            "iql_h5_g999": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.999", *_CHUNK5]),
            "dbc": ("bc/diffusion_ogbench", []),
            "parl": ("parl/diffusion_iql_ogbench", _AT_099),
@@ -100,10 +101,8 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            "parl_preset_n10": ("parl/diffusion_iql_ogbench",
                                [*_AT_099, "train_offline.n_step = 10"]),
            "parl_g995": ("parl/diffusion_iql_ogbench", _AT_0995),
-           "parl_g999": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.999",
-          "parl_h5_g999": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.999, "
-                          "chunks of 5 actions",
-          "parl_h5": ("parl/diffusion_iql_ogbench", [*_AT_0995, *_CHUNK5]),
+           "parl_h5": ("parl/diffusion_iql_ogbench", [*_AT_0995, *_CHUNK5]),
+           "parl_g997": ("parl/diffusion_iql_ogbench", ["agents.PARLConfig.discount = 0.997"]),
            "parl_g999": ("parl/diffusion_iql_ogbench", ["agents.PARLConfig.discount = 0.999"]),
            "parl_h5_g999": ("parl/diffusion_iql_ogbench",
                             ["agents.PARLConfig.discount = 0.999", *_CHUNK5]),
@@ -133,7 +132,7 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
                                    "train_offline.n_step = 10"])}
 LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
           "iql_n10": "IQL, 10-step targets", "iql_g995": "IQL, discount 0.995",
-          "iql_g999": "IQL, discount 0.999",
+          "iql_g999": "IQL, discount 0.999", "iql_g997": "IQL, discount 0.997",
           "iql_h5_g999": "IQL, discount 0.999, chunks of 5 actions",
           "dbc": "BC (diffusion)",
           "parl": "PA-RL (diffusion 3x128, IQL critic, best of 8)",
@@ -141,6 +140,7 @@ LABELS = {"bc": "BC (Gaussian)", "iql": "IQL (Gaussian AWR)",
           "parl_preset_n10": "PA-RL (diffusion 3x128, IQL critic, best of 8), 10-step targets",
           "parl_g995": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.995",
           "parl_g999": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.999",
+          "parl_g997": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.997",
           "parl_h5_g999": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.999, "
                           "chunks of 5 actions",
           "parl_h5": "PA-RL (diffusion 3x128, IQL critic, best of 8), discount 0.995, "
