@@ -90,7 +90,7 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            "iql_g995": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.995"]),
            # Longer still: puzzle-3x3's default task is finished only by pressing
            # all nine buttons (~300 steps at the data's ~33 steps per press); below
-           # about 0.997 stopping short scores more than finishing.
+           # about 0.9965 stopping short scores more than finishing.
            "iql_g999": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.999"]),
            "iql_g997": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.997"]),
            "iql_h5_g999": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.999", *_CHUNK5]),
