@@ -79,6 +79,12 @@ _AT_099 = ["agents.PARLConfig.discount = 0.99"]
 # The measurements that chose 0.995, bound here so that they rerun at it
 # whatever the presets' base says.
 _AT_0995 = ["agents.PARLConfig.discount = 0.995"]
+# Puzzle-3x3's default task measured at horizons long enough to finish it
+# (benchmarks/puzzle_horizon.py), PA-RL and IQL alike.
+_AT_0997 = ["agents.PARLConfig.discount = 0.997"]
+_AT_0999 = ["agents.PARLConfig.discount = 0.999"]
+_IQL_AT_0997 = ["agents.IQLConfig.discount = 0.997"]
+_IQL_AT_0999 = ["agents.IQLConfig.discount = 0.999"]
 # Acting and critic on chunks of 5 actions (the critic scores a whole chunk,
 # bootstrapping 5 steps on), as action-chunked Q-learning does on puzzle-3x3.
 _CHUNK5 = ["train_offline.action_horizon = 5", "train_offline.n_step = 5"]
@@ -91,12 +97,12 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
            # Longer still: puzzle-3x3's default task is finished only by pressing
            # all nine buttons (~300 steps at the data's ~33 steps per press); below
            # about 0.9965 stopping short scores more than finishing.
-           "iql_g999": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.999"]),
-           "iql_g997": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.997"]),
-           "iql_h5_g999": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.999", *_CHUNK5]),
+           "iql_g999": ("iql/gaussian_ogbench", _IQL_AT_0999),
+           "iql_g997": ("iql/gaussian_ogbench", _IQL_AT_0997),
+           "iql_h5_g999": ("iql/gaussian_ogbench", [*_IQL_AT_0999, *_CHUNK5]),
            # A less optimistic value backup (expectile 0.7, DESIGN's default).
-           "iql_g997_e07": ("iql/gaussian_ogbench", ["agents.IQLConfig.discount = 0.997",
-                                                     "agents.IQLConfig.expectile = 0.7"]),
+           "iql_g997_e07": ("iql/gaussian_ogbench",
+                            [*_IQL_AT_0997, "agents.IQLConfig.expectile = 0.7"]),
            "dbc": ("bc/diffusion_ogbench", []),
            "parl": ("parl/diffusion_iql_ogbench", _AT_099),
            "parl_w256": ("parl/diffusion_iql_ogbench", [*_AT_099, *_W256]),
@@ -105,12 +111,11 @@ METHODS = {"bc": ("bc/gaussian_ogbench", []), "iql": ("iql/gaussian_ogbench", []
                                [*_AT_099, "train_offline.n_step = 10"]),
            "parl_g995": ("parl/diffusion_iql_ogbench", _AT_0995),
            "parl_h5": ("parl/diffusion_iql_ogbench", [*_AT_0995, *_CHUNK5]),
-           "parl_g997": ("parl/diffusion_iql_ogbench", ["agents.PARLConfig.discount = 0.997"]),
-           "parl_g999": ("parl/diffusion_iql_ogbench", ["agents.PARLConfig.discount = 0.999"]),
-           "parl_g997_e07": ("parl/diffusion_iql_ogbench", ["agents.PARLConfig.discount = 0.997",
-                                                            "agents.PARLConfig.expectile = 0.7"]),
-           "parl_h5_g999": ("parl/diffusion_iql_ogbench",
-                            ["agents.PARLConfig.discount = 0.999", *_CHUNK5]),
+           "parl_g997": ("parl/diffusion_iql_ogbench", _AT_0997),
+           "parl_g999": ("parl/diffusion_iql_ogbench", _AT_0999),
+           "parl_g997_e07": ("parl/diffusion_iql_ogbench",
+                             [*_AT_0997, "agents.PARLConfig.expectile = 0.7"]),
+           "parl_h5_g999": ("parl/diffusion_iql_ogbench", [*_AT_0999, *_CHUNK5]),
            "parl_n32": ("parl/diffusion_iql_ogbench", [*_AT_099, *_BEST_OF_32, *_W256]),
            "parl_n10": ("parl/diffusion_iql_ogbench",
                         [*_AT_099, "train_offline.n_step = 10", *_BEST_OF_32, *_W256]),
