@@ -425,6 +425,12 @@ def _plot_curves(results: list[dict], path: str) -> None:
   plt.close(fig)
 
 
+def _span(runs: list[dict], field: str, fmt: str) -> str:
+  """``runs``' ``field`` formatted, as "low-high" where seeds differ (timed runs)."""
+  low, high = min(r[field] for r in runs), max(r[field] for r in runs)
+  return fmt.format(low) if low == high else f"{fmt.format(low)}-{fmt.format(high)}"
+
+
 def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
   """Writes ``ogbench.md`` and ``ogbench.csv`` (atomically); returns the table."""
   lines = ["# OGBench single-task offline RL (regenerated data)", "",
@@ -457,8 +463,8 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
         f"| {dataset} | {task} | {LABELS.get(method, method)} | {mean:.1f} ± {std:.1f} | "
         f"{', '.join('%.0f' % (100 * r['success']) for r in runs)} | {ret} | "
         f"{first['episodes']} ep, {first['transitions']:,} tr "
-        f"({100 * first['data_fraction']:.0f}%) | {first['updates']:,} "
-        f"({100 * first['update_fraction']:.1f}%) | "
+        f"({100 * first['data_fraction']:.0f}%) | {_span(runs, 'updates', '{:,}')} "
+        f"({_span(runs, 'update_fraction', '{:.1%}')}) | "
         f"{np.mean([r['train_seconds'] for r in runs]):.0f} | "
         f"{np.mean([r['eval_seconds'] for r in runs]):.0f} | {pub} |")
   others = [f"{d}: " + ", ".join(f"{m} {t:g} / {a:g}" for m, (t, a) in v.items())

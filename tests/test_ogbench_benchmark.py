@@ -59,6 +59,20 @@ def test_merge_keeps_earlier_runs_and_replaces_repeated_ones():
       ("iql", 0, 0.1), ("parl", 0, 0.5), ("iql", 1, 0.6), ("parl", 2, 0.9)]
 
 
+def test_report_row_gives_the_updates_of_every_seed(tmp_path):
+  """Timed runs reach different update counts: the row spans them, not seed 0's."""
+  def run(seed, updates):
+    return {"dataset": "puzzle-3x3-play", "task": "default", "method": "iql", "seed": seed,
+            "episodes": 1000, "transitions": 1_000_000, "data_fraction": 1.0,
+            "updates": updates, "update_fraction": updates / 1e6, "success": 0.02 * seed,
+            "return": -1700.0, "train_seconds": 9000.0, "eval_seconds": 60.0, "curve": []}
+  table = benchmark.write_report([run(1, 677_937), run(0, 664_422)], str(tmp_path))
+  row = next(line for line in table.splitlines() if "| IQL" in line)
+  assert "| 664,422-677,937 (66.4%-67.8%) |" in row and "| 0, 2 |" in row
+  table = benchmark.write_report([run(0, 500_000), run(1, 500_000)], str(tmp_path))
+  assert "| 500,000 (50.0%) |" in table
+
+
 def test_every_method_names_a_packaged_config_bindings_and_a_label():
   from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
   for method, (config, bindings) in benchmark.METHODS.items():
