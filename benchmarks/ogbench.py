@@ -426,9 +426,9 @@ def _plot_curves(results: list[dict], path: str) -> None:
 
 
 def _span(runs: list[dict], field: str, fmt: str) -> str:
-  """``runs``' ``field`` formatted, as "low-high" where seeds differ (timed runs)."""
-  low, high = min(r[field] for r in runs), max(r[field] for r in runs)
-  return fmt.format(low) if low == high else f"{fmt.format(low)}-{fmt.format(high)}"
+  """``runs``' ``field`` formatted, as "low-high" where seeds differ as printed (timed runs)."""
+  low, high = (fmt.format(f(r[field] for r in runs)) for f in (min, max))
+  return low if low == high else f"{low}-{high}"
 
 
 def write_report(results: list[dict], results_dir: str, note: str = "") -> str:

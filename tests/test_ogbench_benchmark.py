@@ -71,6 +71,9 @@ def test_report_row_gives_the_updates_of_every_seed(tmp_path):
   assert "| 664,422-677,937 (66.4%-67.8%) |" in row and "| 0, 2 |" in row
   table = benchmark.write_report([run(0, 500_000), run(1, 500_000)], str(tmp_path))
   assert "| 500,000 (50.0%) |" in table
+  # Fractions that differ only below the printed precision are one figure, not "50.0%-50.0%".
+  table = benchmark.write_report([run(0, 500_000), run(1, 500_040)], str(tmp_path))
+  assert "| 500,000-500,040 (50.0%) |" in table
 
 
 def test_every_method_names_a_packaged_config_bindings_and_a_label():
