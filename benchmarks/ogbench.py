@@ -13,8 +13,11 @@ runs OGBench's five.
 Every row states its budget: data size (episodes, transitions and the
 fraction of the official dataset), updates (and the fraction of the
 published 1M), wall-clock seconds of training and of evaluation on this
-machine. Published numbers (Park et al., 2025, "Flow Q-Learning", 1M
-transitions, 1M updates, 8 seeds) stand beside ours.
+machine, and the machine's speed: the yardstick (`benchmarks/yardstick.py`, a
+bare 256x256 MLP adam step) measured in the run's process just before it
+trains, since a budget of seconds buys fewer updates on a slower machine.
+Published numbers (Park et al., 2025, "Flow Q-Learning", 1M transitions, 1M
+updates, 8 seeds) stand beside ours.
 
 Writes ``<results_dir>/ogbench.md``, ``ogbench.csv`` and
 ``ogbench_curves.png`` (success against seconds of updates and against
@@ -192,7 +195,7 @@ _CSV_COLUMNS = ("dataset", "task", "method", "seed", "episodes", "transitions",
                 "data_fraction", "updates", "update_fraction", "success", "return",
                 "train_seconds",
                 "eval_seconds", "eval_episodes", "max_updates", "max_seconds",
-                "update_seconds", "bindings", "curve", "diagnostics")
+                "update_seconds", "bindings", "curve", "diagnostics", "yardstick")
 
 
 def _cache_root() -> str:
@@ -225,9 +228,10 @@ def _official(dataset: str) -> tuple[int, int]:
 
 def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path: str,
             workdir: str, num_steps: int, eval_episodes: int, bindings: list[str],
-            max_seconds: float | None = None) -> dict:
+            max_seconds: float | None = None, yardstick_seconds: float = 2.0) -> dict:
   """Trains with the method's packaged config (for at most ``num_steps``
-  updates and ``max_seconds`` of update time), then evaluates; cached as JSON."""
+  updates and ``max_seconds`` of update time), then evaluates; cached as JSON.
+  The machine's yardstick (steps/s) is measured first, for ``yardstick_seconds``."""
   import gin  # pylint: disable=g-import-not-at-top
   from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
   from pa_rl import runners  # pylint: disable=g-import-not-at-top
@@ -241,6 +245,8 @@ def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path
         and result.get("max_seconds") == max_seconds
         and result.get("bindings", []) == list(bindings)):
       return result
+  from benchmarks import yardstick  # pylint: disable=g-import-not-at-top
+  speed = yardstick.mlp_adam_steps_per_second(seconds=yardstick_seconds)
   gin.clear_config()
   config, method_bindings = METHODS[method]
   gin_registration.parse([config], [*method_bindings,
@@ -273,7 +279,7 @@ def run_one(dataset: str, task: int | None, method: str, seed: int, *, data_path
       "success": float(evaluated["eval/success"]), "return": float(evaluated["eval/return"]),
       "train_seconds": round(train_seconds, 1),
       "eval_seconds": round(eval_seconds, 1), "eval_episodes": eval_episodes,
-      "curve": curve, "diagnostics": diagnostics}
+      "curve": curve, "diagnostics": diagnostics, "yardstick": round(speed, 1)}
   file_utils.write_json_atomic(cache, result)
   return result
 
@@ -442,10 +448,12 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
            "seconds of training and of evaluation on a 2-core CPU machine. Return: the "
            "mean evaluation episode return (each step's reward is minus the number of the "
            "task's subtasks not yet done; an episode ends at success), which ranks methods "
-           "that all score 0% by how far they get.", "",
+           "that all score 0% by how far they get. Yardstick: steps/s of a bare 256x256 "
+           "MLP adam step (`benchmarks/yardstick.py`) measured just before each run: a "
+           "budget of seconds buys fewer updates where it is lower.", "",
            "| dataset | task | method | success % | per seed | return | data | updates | "
-           "train s | eval s | published (task / 5-task avg) |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "train s | eval s | yardstick | published (task / 5-task avg) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
   groups: dict[tuple, list[dict]] = {}
   for r in results:
     groups.setdefault((r["dataset"], str(r["task"]), r["method"]), []).append(r)
@@ -459,6 +467,8 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
            " / ".join("n/a" if v is None else f"{v:g}" for v in published))
     returns = [r["return"] for r in runs if r.get("return") is not None]
     ret = "—" if len(returns) < len(runs) else "%.0f" % np.mean(returns)
+    speeds = [r.get("yardstick") for r in runs]
+    speed = "—" if None in speeds else _span(runs, "yardstick", "{:.0f}")
     lines.append(
         f"| {dataset} | {task} | {LABELS.get(method, method)} | {mean:.1f} ± {std:.1f} | "
         f"{', '.join('%.0f' % (100 * r['success']) for r in runs)} | {ret} | "
@@ -466,7 +476,7 @@ def write_report(results: list[dict], results_dir: str, note: str = "") -> str:
         f"({100 * first['data_fraction']:.0f}%) | {_span(runs, 'updates', '{:,}')} "
         f"({_span(runs, 'update_fraction', '{:.1%}')}) | "
         f"{np.mean([r['train_seconds'] for r in runs]):.0f} | "
-        f"{np.mean([r['eval_seconds'] for r in runs]):.0f} | {pub} |")
+        f"{np.mean([r['eval_seconds'] for r in runs]):.0f} | {speed} | {pub} |")
   others = [f"{d}: " + ", ".join(f"{m} {t:g} / {a:g}" for m, (t, a) in v.items())
             for d, v in PUBLISHED_OTHERS.items() if d in {r["dataset"] for r in results}]
   if others:
@@ -492,7 +502,7 @@ def read_results(path: str) -> list[dict]:
   """The runs of an ``ogbench.csv`` `write_report` wrote, as result dicts."""
   ints = ("seed", "episodes", "transitions", "updates", "eval_episodes", "max_updates")
   floats = ("data_fraction", "update_fraction", "success", "return", "train_seconds",
-            "eval_seconds", "max_seconds", "update_seconds")
+            "eval_seconds", "max_seconds", "update_seconds", "yardstick")
   with open(path) as f:
     rows = list(csv.DictReader(f))
   results = []
@@ -619,7 +629,8 @@ def main(argv=None) -> list[dict]:
           result = run_one(dataset, task, method, seed, data_path=data_path,
                            workdir=os.path.join(workdir, name), num_steps=num_steps,
                            eval_episodes=eval_episodes, bindings=extra,
-                           max_seconds=args.max_seconds)
+                           max_seconds=args.max_seconds,
+                           yardstick_seconds=0.2 if args.quick else 2.0)
           print(f"{name}: success {100 * result['success']:.1f}% "
                 f"({result['updates']} updates, {result['train_seconds']:.0f} s training, "
                 f"{result['eval_seconds']:.0f} s evaluation)", flush=True)

@@ -28,12 +28,16 @@ def test_quick_mode_writes_the_table_with_budgets(tmp_path):
     assert all(-9 * 20 <= point[3] <= 0 for point in r["curve"])  # evaluation returns
     assert benchmark.return_over_updates(r)[-1] == (4, r["return"])
     assert r["update_seconds"] > 0 and r["max_updates"] == 4
+    assert r["yardstick"] > 0  # The machine's speed, measured before the run.
     # Minus the unsolved subtasks per step (puzzle-3x3 task 4 has 9 buttons), <= 20 steps.
     assert -9 * 20 <= r["return"] <= 0
   table = open(os.path.join(results_dir, "ogbench.md")).read()
   assert "| puzzle-3x3-play | default | BC (Gaussian) |" in table
   assert "| 1 / 2 |" in table and "| 2 / 9 |" in table  # published BC and IQL
   assert f"| {results[0]['return']:.0f} | 2 ep, 78 tr" in table
+  assert "| yardstick |" in table
+  bc_row = next(line for line in table.splitlines() if "| BC (Gaussian) |" in line)
+  assert f"| {results[0]['yardstick']:.0f} | 1 / 2 |" in bc_row
   with open(os.path.join(results_dir, "ogbench.csv")) as f:
     rows = list(csv.DictReader(f))
   assert [r["method"] for r in rows] == ["bc", "iql"]
@@ -44,7 +48,7 @@ def test_quick_mode_writes_the_table_with_budgets(tmp_path):
   # The CSV reads back as the runs it was written from.
   read = benchmark.read_results(os.path.join(results_dir, "ogbench.csv"))
   for field in ("dataset", "task", "method", "seed", "updates", "success", "return", "bindings",
-                "curve", "update_seconds", "max_seconds"):
+                "curve", "update_seconds", "max_seconds", "yardstick"):
     assert [r[field] for r in read] == [r[field] for r in results], field
   # Cached: a second call trains nothing and reports the same.
   assert benchmark.main(args) == results
@@ -74,6 +78,12 @@ def test_report_row_gives_the_updates_of_every_seed(tmp_path):
   # Fractions that differ only below the printed precision are one figure, not "50.0%-50.0%".
   table = benchmark.write_report([run(0, 500_000), run(1, 500_040)], str(tmp_path))
   assert "| 500,000-500,040 (50.0%) |" in table
+  # The yardstick spans the seeds' machines; a run that predates it is unknown ("—").
+  runs = [{**run(0, 500_000), "yardstick": 1012.4}, {**run(1, 500_000), "yardstick": 774.0}]
+  table = benchmark.write_report(runs, str(tmp_path))
+  assert "| 9000 | 60 | 774-1012 | 2 / 9 |" in table
+  table = benchmark.write_report([runs[0], run(1, 500_000)], str(tmp_path))
+  assert "| 9000 | 60 | — | 2 / 9 |" in table
 
 
 def test_every_method_names_a_packaged_config_bindings_and_a_label():
