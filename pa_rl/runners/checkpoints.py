@@ -2,9 +2,10 @@
 
 Each checkpoint is written by `Learner.save_checkpoint` (the `TrainingState`
 and the sampling keys, atomically), so a resumed run continues exactly where
-the checkpoint left off. Online runs add ``ckpt_<step>.extra.npz`` (the replay
-buffer and counters), written first, so a checkpoint whose main file exists
-is complete. The newest ``keep`` checkpoints are kept.
+the checkpoint left off. Beside it, ``ckpt_<step>.extra.npz`` holds what the
+runner keeps with it (offline runs: the update seconds spent; online runs:
+the replay buffer and counters), written first, so a checkpoint whose main
+file exists is complete. The newest ``keep`` checkpoints are kept.
 """
 
 from __future__ import annotations

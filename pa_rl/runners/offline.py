@@ -9,9 +9,11 @@ import time
 from typing import Any, Callable, Iterator, Mapping
 
 from absl import logging
+import numpy as np
 
 from pa_rl import metrics_writer
 from pa_rl import progress
+from pa_rl.agents import state as state_lib
 from pa_rl.runners import checkpoints
 from pa_rl.runners import common
 from pa_rl.runners import spec as spec_lib
@@ -73,12 +75,15 @@ def train_offline(workdir: str,
     n_step: TD backup length.
     action_horizon: actions per chunk.
     seed: seeds initialization, sampling and evaluation.
-    max_seconds: a wall-clock budget for this process's updates (evaluations
-      and checkpoints not counted): once spent, the update that spent it is
-      the last (logged, evaluated and checkpointed as the last of
-      ``num_steps`` would be). None: no budget. Every evaluation row records
-      ``eval/train_seconds``, the update time spent so far, for curves of
-      score against compute.
+    max_seconds: a wall-clock budget for the run's updates (evaluations and
+      checkpoints not counted), counted across resumes: each checkpoint
+      saves the update seconds spent up to it, and a resumed run goes on
+      from there (a checkpoint written without them counts from zero). Once
+      spent, the update that spent it is the last (logged, evaluated and
+      checkpointed as the last of ``num_steps`` would be); a run resumed
+      with its budget already spent trains nothing. None: no budget. Every
+      evaluation row records ``eval/train_seconds``, the run's update time
+      so far, for curves of score against compute.
     updates_per_call: updates fused into one jitted call (`Learner.step`);
       between logging, evaluation and checkpoint steps the run takes calls of
       this many updates (single updates where fewer are left before one), so
@@ -89,8 +94,9 @@ def train_offline(workdir: str,
       (the binaries write gin's operative config then).
 
   Returns:
-    A summary: ``step``, ``finished_before`` (nothing was trained), and the
-    last training and evaluation metrics.
+    A summary: ``step``, ``finished_before`` (nothing was trained), and
+    where it trained, the last training and evaluation metrics and
+    ``train_seconds`` (the run's update seconds, across resumes).
   """
   if not workdir:
     raise ValueError("train_offline needs a workdir")
@@ -122,14 +128,23 @@ def train_offline(workdir: str,
                                           keep_checkpoints)
   start, _ = checkpointer.restore(learner)
   start = start or 0
+  spent = _seconds_spent(checkpointer, start)
   if start >= num_steps:
     common.announce(f"The run in {workdir} already finished: its checkpoint is at step {start} "
                     f"of num_steps={num_steps}. Nothing to train (raise num_steps to train "
                     "further).")
     return {"step": start, "finished_before": True}
+  if max_seconds is not None and spent is not None and spent >= max_seconds:
+    common.announce(f"The run in {workdir} already spent its budget of "
+                    f"max_seconds={max_seconds:g} ({spent:.1f} s of updates to its checkpoint "
+                    f"at step {start}). Nothing to train (raise max_seconds to train further).")
+    return {"step": start, "finished_before": True}
   if start:
     common.announce(f"Resuming from the checkpoint at step {start} "
-                    f"({checkpointer.path(start)}).")
+                    f"({checkpointer.path(start)}"
+                    + (f"; {spent:.1f} s of updates spent" if spent is not None else
+                       "; it has no record of the update seconds spent, so they count "
+                       "from zero") + ").")
   common.announce(f"Training {agent_type} ({policy_type} policy"
                   + (f", {spec.critic_type} critic" if spec.critic_type else "")
                   + f") on {spec.dataset_path} ({dataset.size} transitions), "
@@ -148,7 +163,7 @@ def train_offline(workdir: str,
     logging.info("step 0: %s", common.headline(eval_metrics))
   first_step = common.call_once(after_first_step)
   rate = common.RateMeter(start)
-  train_seconds, step = 0.0, start
+  train_seconds, step = spent or 0.0, start
   boundaries = [n for n in (log_every, eval_every, checkpoint_every) if n]
   calls = functools.partial(_calls, start, num_steps, updates_per_call, boundaries)
   desc = "train_offline" + (f" (calls of {updates_per_call} updates)"
@@ -181,7 +196,7 @@ def train_offline(workdir: str,
         logging.info("step %d: %s", step, common.headline(eval_metrics))
       if step % checkpoint_every == 0 or last:
         learner.flush()
-        checkpointer.save(learner, step)
+        checkpointer.save(learner, step, extra=_seconds_record(train_seconds))
       if last and step < num_steps:  # The budget ran out.
         break
   finally:
@@ -195,6 +210,24 @@ def train_offline(workdir: str,
     done += f", success rate {eval_metrics['eval/success']:.1%}"
   common.announce(done)
   return summary
+
+
+def _seconds_record(seconds: float) -> dict[str, np.ndarray]:
+  """What a checkpoint saves beside the learner: its run's update seconds."""
+  return {"train_seconds": np.asarray(seconds, np.float64)}
+
+
+def _seconds_spent(checkpointer: checkpoints.Checkpointer, step: int) -> float | None:
+  """The update seconds saved with the checkpoint at ``step`` (0.0 for a new
+  run; None where that checkpoint has no readable record of them)."""
+  if not step:
+    return 0.0
+  try:
+    record, _ = state_lib.load_checkpoint(checkpointer.extra_path(step), _seconds_record(0.0))
+  except state_lib.CheckpointError as e:
+    logging.warning("No update seconds for the checkpoint at step %d: %s", step, e)
+    return None
+  return float(record["train_seconds"])
 
 
 def _calls(start: int, num_steps: int, updates_per_call: int,

@@ -51,7 +51,8 @@ def test_stopped_run_resumes_from_its_checkpoint_exactly(straight_run, two_route
   with pytest.raises(KeyboardInterrupt):
     runners.train_offline(workdir, two_routes_data, num_steps=4, checkpoint_every=2, **TINY)
   monkeypatch.setattr(learner_lib.Learner, "step", real_step)
-  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["ckpt_2.npz"]
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == [
+      "ckpt_2.extra.npz", "ckpt_2.npz"]  # The learner, and the update seconds spent.
 
   summary = runners.train_offline(workdir, two_routes_data, num_steps=4, checkpoint_every=2,
                                   **TINY)
@@ -125,9 +126,32 @@ def test_max_seconds_stops_the_run_as_its_last_step(two_routes_data, tmp_path, m
                                   checkpoint_every=50, **{**TINY, "eval_every": 50})
   assert "max_seconds=25 is spent at step 3 of 100" in capsys.readouterr().out
   assert summary["step"] == 3 and summary["train_seconds"] == 30.0
-  assert os.listdir(os.path.join(workdir, "checkpoints")) == ["ckpt_3.npz"]
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == [
+      "ckpt_3.extra.npz", "ckpt_3.npz"]
   evals = metrics_writer.read_csv(os.path.join(workdir, "eval.csv"))
   assert [(r["step"], r["eval/train_seconds"]) for r in evals] == [(0, 0.0), (3, 30.0)]
+
+  # The budget counts across resumes: raised to 55 s, the run goes on from its 30 s.
+  summary = runners.train_offline(workdir, two_routes_data, num_steps=100, max_seconds=55,
+                                  checkpoint_every=50, **{**TINY, "eval_every": 50})
+  out = capsys.readouterr().out
+  assert "Resuming from the checkpoint at step 3" in out and "30.0 s of updates spent" in out
+  assert "max_seconds=55 is spent at step 6 of 100" in out
+  assert summary["step"] == 6 and summary["train_seconds"] == 60.0
+  evals = metrics_writer.read_csv(os.path.join(workdir, "eval.csv"))
+  assert [(r["step"], r["eval/train_seconds"]) for r in evals] == [
+      (0, 0.0), (3, 30.0), (6, 60.0)]
+  # Spent: a rerun with the same budget trains nothing.
+  summary = runners.train_offline(workdir, two_routes_data, num_steps=100, max_seconds=55,
+                                  checkpoint_every=50, **{**TINY, "eval_every": 50})
+  assert summary == {"step": 6, "finished_before": True}
+  assert "already spent its budget of max_seconds=55 (60.0 s" in capsys.readouterr().out
+  # A checkpoint without the record (written before it existed) counts from zero.
+  os.remove(os.path.join(workdir, "checkpoints", "ckpt_6.extra.npz"))
+  summary = runners.train_offline(workdir, two_routes_data, num_steps=100, max_seconds=15,
+                                  checkpoint_every=50, **{**TINY, "eval_every": 50})
+  assert "no record of the update seconds spent" in capsys.readouterr().out
+  assert summary["step"] == 8 and summary["train_seconds"] == 20.0
   with pytest.raises(ValueError, match="max_seconds must be None or a number > 0"):
     runners.train_offline(workdir, two_routes_data, num_steps=4, max_seconds=0, **TINY)
 
@@ -152,8 +176,8 @@ def test_fused_calls_end_at_every_logging_evaluation_and_checkpoint_step(
       4, 8, 10]
   assert [r["step"] for r in metrics_writer.read_csv(os.path.join(workdir, "eval.csv"))] == [
       0, 4, 8, 10]
-  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == [
-      "ckpt_10.npz", "ckpt_4.npz", "ckpt_8.npz"]
+  assert sorted(n for n in os.listdir(os.path.join(workdir, "checkpoints"))
+                if not n.endswith(".extra.npz")) == ["ckpt_10.npz", "ckpt_4.npz", "ckpt_8.npz"]
   saved = _arrays(os.path.join(workdir, "checkpoints", "ckpt_10.npz"))
   assert int(saved["meta_step"]) == 10  # The learner state counts 10 updates.
   assert list(offline_runner._calls(0, 7, 3, [])) == [(3, 3), (6, 3), (7, 1)]

@@ -7,6 +7,7 @@ bit for bit (CPU).
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -108,7 +109,10 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(
     np.testing.assert_array_equal(killed[key], reference[key], err_msg=key)
   # Only the newest keep_checkpoints remain, and no temporary files.
   names = sorted(os.listdir(os.path.join(workdir, "checkpoints")))
-  assert len([n for n in names if n.startswith("ckpt_")]) == 2, names
+  main = [n for n in names if re.fullmatch(r"ckpt_\d+\.npz", n)]
+  assert len(main) == 2, names
+  # Beside each, the update seconds spent (written first); nothing else.
+  assert sorted(names) == sorted(main + [n.replace(".npz", ".extra.npz") for n in main]), names
 
 
 def _poison_batch_at(step_to_poison):
