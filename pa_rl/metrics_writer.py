@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 from absl import logging
 
+from pa_rl import file_utils
+
 STEP = "step"
 
 
@@ -131,8 +133,7 @@ class MetricsWriter:
 
 
 def _write_rows(path: str, fields: list[str], rows: list[dict[str, float]]) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w", newline="") as f:
+  def write(f):
     writer = csv.DictWriter(f, fieldnames=fields, restval="", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
@@ -141,7 +142,7 @@ def _write_rows(path: str, fields: list[str], rows: list[dict[str, float]]) -> N
         out[STEP] = int(out[STEP])
       writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v)
                        for k, v in out.items()})
-  os.replace(tmp, path)
+  file_utils.write_atomic(path, write)
 
 
 def _scalar_metadata():

@@ -276,10 +276,13 @@ def create_agent(agent_type: str, policy: models.PolicyModel,
       calql or sac.
     policy: from `create_policy_model`.
     critic: from `create_q_critic` (None for imitation).
-    seed: seeds the agent's update randomness.
+    seed: seeds the agent's update randomness (a 64-bit int).
     config: None, a partial dict or the agent's config dataclass; a
       misspelled key is an error listing the valid keys.
   """
+  if (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral)
+      or not -2**63 <= seed < 2**63):
+    raise TypeError(f"seed must be a 64-bit int; got {seed!r}")
   if agent_type not in AGENT_TYPES:
     raise ValueError(f"agent_type={agent_type!r} is unknown; choose one of: "
                      f"{', '.join(AGENT_TYPES)}")
@@ -303,7 +306,7 @@ def create_agent(agent_type: str, policy: models.PolicyModel,
                                         critic=None if critic is None else critic.network)
   fns = _functions(networks, config, objective)
   state = update_lib.init_state(policy.params, None if critic is None else critic.params,
-                                config, jax.random.PRNGKey(seed))
+                                config, jax.random.PRNGKey(int(seed)))
   return cls(policy_model=policy, critic_model=critic, config=config, state=state,
              functions=fns)
 

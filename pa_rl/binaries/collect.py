@@ -17,6 +17,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from pa_rl.binaries import running
 from pa_rl.datasets import collection
 from pa_rl.datasets import ogbench_data
 from pa_rl.environments import ogbench_names
@@ -49,14 +50,11 @@ def _collect_ogbench(dataset):
         f"--env={dataset.name} is an OGBench dataset, generated with OGBench's own "
         f"recipe (--policy=ogbench); {', '.join(given) or f'--policy={_POLICY.value}'} "
         "does not apply to it")
-  try:
-    stats = ogbench_data.collect(
-        dataset.name, _OUTPUT_DIR.value,
-        num_episodes=_NUM_EPISODES.value if _NUM_EPISODES.present else None,
-        seed=_SEED.value, overwrite=_OVERWRITE.value,
-        max_episode_steps=_MAX_EPISODE_STEPS.value)
-  except (ogbench_data.DatasetError, FileExistsError, ValueError) as e:
-    raise app.UsageError(str(e)) from e
+  stats = ogbench_data.collect(
+      dataset.name, _OUTPUT_DIR.value,
+      num_episodes=_NUM_EPISODES.value if _NUM_EPISODES.present else None,
+      seed=_SEED.value, overwrite=_OVERWRITE.value,
+      max_episode_steps=_MAX_EPISODE_STEPS.value)
   logging.info("collected %s", stats)
   success = stats.get("success_rate")
   print(f"Wrote {stats['episodes']} episodes ({stats['transitions']} transitions, "
@@ -93,4 +91,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  running.run(main)

@@ -1,10 +1,11 @@
-"""Flags and gin handling shared by the training and evaluation binaries.
+"""Flags, gin handling and error reporting shared by the binaries.
 
-Every binary takes ``--gin_file`` (repeatable; a path, or a packaged config
-such as ``parl/diffusion_calql_builtin.gin``), ``--gin_bindings``
-(repeatable) and ``--workdir`` (required). It writes ``config.gin`` (what was
-asked) when it starts and ``operative_config.gin`` (every value actually
-used, defaults included) after the first step.
+Every training and evaluation binary takes ``--gin_file`` (repeatable; a
+path, or a packaged config such as ``parl/diffusion_calql_builtin.gin``),
+``--gin_bindings`` (repeatable) and ``--workdir`` (required). It writes
+``config.gin`` (what was asked) once its run is accepted, and
+``operative_config.gin`` (every value actually used, defaults included)
+after the first step.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ WORKDIR = flags.DEFINE_string("workdir", None, "The run's directory (required)."
 flags.mark_flag_as_required("workdir")
 
 
-def parse_gin(config_dir: str) -> None:
-  """Parses the gin flags; writes ``config.gin`` into ``config_dir``.
+def parse_gin() -> None:
+  """Parses the gin flags (nothing is written).
 
   Raises:
     app.UsageError: an unknown or malformed binding; the message names it.
@@ -34,7 +35,13 @@ def parse_gin(config_dir: str) -> None:
     gin_registration.parse(GIN_FILE.value, GIN_BINDINGS.value)
   except gin_registration.GinConfigError as e:
     raise app.UsageError(str(e)) from e
-  gin_registration.write_config(config_dir)
+
+
+def config_writer(config_dir: str) -> Callable[[], None]:
+  """A callback that writes the parsed gin config, ``config.gin``, into
+  ``config_dir`` (the runners call it once the run is accepted)."""
+  from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
+  return lambda: gin_registration.write_config(config_dir)
 
 
 def operative_writer(config_dir: str) -> Callable[[], None]:
@@ -47,3 +54,4 @@ def check_no_arguments(argv) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a flag or a "
                          "--gin_bindings")
+

@@ -10,8 +10,9 @@ r"""Converts a dict-of-arrays dataset (OGBench or D4RL layout) into RLDS.
 See `pa_rl.datasets.importers` for how each layout is read.
 """
 
-from absl import app
 from absl import flags
+
+from pa_rl.binaries import running
 
 _INPUT = flags.DEFINE_string("input", None, "A .npz or .hdf5 file.", required=True)
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "RLDS dataset directory to write.",
@@ -28,11 +29,8 @@ def main(argv):
   from pa_rl.binaries import common  # pylint: disable=g-import-not-at-top
   from pa_rl.datasets import importers  # pylint: disable=g-import-not-at-top
   common.check_no_arguments(argv)
-  try:
-    info = importers.convert(_INPUT.value, _OUTPUT_DIR.value, env=_ENV.value,
-                             layout=_LAYOUT.value, overwrite=_OVERWRITE.value)
-  except (importers.DatasetError, FileExistsError, ValueError) as e:
-    raise app.UsageError(str(e)) from e
+  info = importers.convert(_INPUT.value, _OUTPUT_DIR.value, env=_ENV.value,
+                           layout=_LAYOUT.value, overwrite=_OVERWRITE.value)
   success = info["success_rate"]
   print(f"Wrote {info['episodes']} episodes ({info['transitions']} transitions, "
         f"{info['layout']} layout, rewards: {info['reward_source']}) to {info['path']}; "
@@ -42,4 +40,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  running.run(main)

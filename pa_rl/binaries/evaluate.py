@@ -12,6 +12,7 @@ import os
 from absl import app
 
 from pa_rl.binaries import common
+from pa_rl.binaries import running
 
 
 def main(argv):
@@ -21,10 +22,11 @@ def main(argv):
     raise app.UsageError(f"--workdir={workdir} does not exist; pass a train_offline or "
                          "finetune_online workdir")
   eval_dir = os.path.join(workdir, "eval")
-  common.parse_gin(eval_dir)
+  common.parse_gin()
+  common.config_writer(eval_dir)()
   from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
   gin_registration.evaluate(workdir=workdir, after_first_step=common.operative_writer(eval_dir))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  running.run(main)

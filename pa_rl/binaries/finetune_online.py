@@ -8,10 +8,10 @@ Settings come from gin (--gin_file, --gin_bindings), e.g.
 --workdir resumes from its newest checkpoint.
 """
 
-from absl import app
 from absl import flags
 
 from pa_rl.binaries import common
+from pa_rl.binaries import running
 
 _OFFLINE_WORKDIR = flags.DEFINE_string(
     "offline_workdir", None, "The train_offline workdir to start from (else the gin binding "
@@ -21,14 +21,15 @@ _OFFLINE_WORKDIR = flags.DEFINE_string(
 def main(argv):
   common.check_no_arguments(argv)
   workdir = common.WORKDIR.value
-  common.parse_gin(workdir)
+  common.parse_gin()
   from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
   kwargs = {}
   if _OFFLINE_WORKDIR.value:
     kwargs["offline_workdir"] = _OFFLINE_WORKDIR.value
   gin_registration.finetune_online(workdir=workdir,
+                                   on_start=common.config_writer(workdir),
                                    after_first_step=common.operative_writer(workdir), **kwargs)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  running.run(main)

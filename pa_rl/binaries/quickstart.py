@@ -23,6 +23,7 @@ from absl import flags
 from absl import logging
 
 from pa_rl import file_utils
+from pa_rl.binaries import running
 
 _WORKDIR = flags.DEFINE_string("workdir", "/tmp/pa_rl_quickstart", "Where data and results go.")
 _NUM_STEPS = flags.DEFINE_integer("num_steps", 4000, "Offline PA-RL updates.")
@@ -155,4 +156,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  running.run(main)

@@ -8,19 +8,20 @@ Settings come from gin: --gin_file (repeatable; packaged configs by name) and
 Re-running with the same --workdir resumes from its newest checkpoint.
 """
 
-from absl import app
 
 from pa_rl.binaries import common
+from pa_rl.binaries import running
 
 
 def main(argv):
   common.check_no_arguments(argv)
   workdir = common.WORKDIR.value
-  common.parse_gin(workdir)
+  common.parse_gin()
   from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
   gin_registration.train_offline(workdir=workdir,
+                                 on_start=common.config_writer(workdir),
                                  after_first_step=common.operative_writer(workdir))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  running.run(main)

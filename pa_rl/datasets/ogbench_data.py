@@ -358,9 +358,7 @@ def collect(name: str, output_dir: str, *, num_episodes: int | None = None, seed
     raise ValueError(f"{name!r} is not an OGBench dataset name (e.g. scene-play-v0, "
                      "scene-play-singletask-task2-v0, pointmaze-medium-navigate-v0)")
   check_can_generate(dataset)
-  if os.path.exists(output_dir) and not overwrite:
-    raise FileExistsError(f"output_dir {os.path.abspath(output_dir)} already exists; "
-                          "choose a new path or pass overwrite=True")
+  rlds_io.check_output_dir(output_dir, overwrite)  # Before hours of generation.
   num_episodes = num_episodes or official_size(dataset)[0]
   arrays = generate_arrays(dataset, num_episodes, seed, max_episode_steps)
   singletask = dataset.env_id if dataset.singletask else None

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-import tempfile
 import uuid
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import rlds
@@ -35,13 +35,105 @@ STEP_FIELDS = (rlds.OBSERVATION, rlds.ACTION, rlds.REWARD, rlds.DISCOUNT,
                rlds.IS_FIRST, rlds.IS_LAST, rlds.IS_TERMINAL)
 
 
+# An interrupted overwrite's old copy: ".<name>.old-<8 hex digits>".
+_OLD_COPY = re.compile(r"^\..+\.old-[0-9a-f]{8}$")
+# What the writer puts at the top of a dataset directory besides what its
+# metadata lists (datasets written before the list was kept).
+_DATASET_FILES = re.compile(
+    r"^(dataset_info\.json|features\.json|pa_rl_metadata\.json|"
+    rf"{_DATASET_NAME}-\w+\.tfrecord-\d+-of-\d+)$")
+
+
 class DatasetError(ValueError):
   """A dataset on disk is missing, malformed or holds bad values."""
 
 
+def check_output_dir(output_dir: str, overwrite: bool, protect: Sequence[str] = ()) -> str:
+  """Where a new dataset may go; returns its absolute path.
+
+  A path that does not exist may be written. An existing one may be replaced
+  only with ``overwrite``, and only if it is a dataset this library wrote
+  (recognised by its metadata) holding nothing but what the writer put there
+  and none of the ``protect`` paths: ``--overwrite`` never removes anything
+  else.
+
+  Raises:
+    FileExistsError: the path exists and may not be replaced; the message
+      names what is in the way.
+    NotADirectoryError: a parent of the path is a file.
+  """
+  path = os.path.abspath(os.path.expanduser(output_dir))
+  probe = os.path.dirname(path)
+  while probe and not os.path.exists(probe):
+    probe = os.path.dirname(probe)
+  if probe and not os.path.isdir(probe):
+    raise NotADirectoryError(f"output_dir {path} cannot be created: {probe} is a file, not "
+                             "a directory")
+  if not os.path.lexists(path):
+    return path
+  if not overwrite:
+    raise FileExistsError(f"output_dir {path} already exists; choose a new path or pass "
+                          "overwrite=True (--overwrite) to replace the dataset there")
+  refuse = f"refusing to overwrite output_dir {path}:"
+  if os.path.islink(path) or not os.path.isdir(path):
+    raise FileExistsError(f"{refuse} it is not a directory; --overwrite only replaces a "
+                          "dataset this library wrote")
+  inside = [p for p in protect
+            if os.path.commonpath([path, os.path.abspath(p)]) == path]
+  if inside:
+    raise FileExistsError(f"{refuse} it holds {', '.join(inside)}, which this run reads; "
+                          "write the dataset somewhere else")
+  meta_path = os.path.join(path, _METADATA_FILE)
+  if not all(os.path.isfile(os.path.join(path, f))
+             for f in (_METADATA_FILE, "dataset_info.json", "features.json")):
+    found = sorted(os.listdir(path))
+    raise FileExistsError(
+        f"{refuse} it is not a dataset written by this library (no {_METADATA_FILE}, "
+        "dataset_info.json and features.json; it holds "
+        f"{', '.join(found[:8]) + (' ...' if len(found) > 8 else '') or 'nothing'}); "
+        "--overwrite only replaces such a dataset: remove the folder yourself or choose "
+        "another path")
+  try:
+    listed = _read_json_object(meta_path).get("files")
+  except DatasetError:
+    listed = None
+  listed = set(listed) if isinstance(listed, list) else None
+  foreign = []
+  for root, dirs, files in os.walk(path):
+    for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+      rel = os.path.relpath(os.path.join(root, name), path)
+      ours = (rel in listed if listed is not None else
+              bool(_DATASET_FILES.match(rel)) or (rel.startswith("ogbench" + os.sep)
+                                                  and rel.endswith(".npz")))
+      if not ours:
+        foreign.append(rel)
+    for name in dirs:
+      if not os.listdir(os.path.join(root, name)):
+        foreign.append(os.path.relpath(os.path.join(root, name), path) + os.sep)
+  if foreign:
+    raise FileExistsError(
+        f"{refuse} it holds {', '.join(sorted(foreign)[:8])}"
+        f"{' ...' if len(foreign) > 8 else ''}, which this library did not write; move "
+        "them away first")
+  return path
+
+
 def _features(observation_spec: Mapping[str, types.ObsSpec], action_dim: int):
+  """The TFDS features of an episode.
+
+  Raises:
+    DatasetError: no action dimension, or an observation with a zero-size
+      dimension (TFDS would crash the interpreter writing their metadata).
+  """
   import tensorflow as tf
   import tensorflow_datasets as tfds
+  if action_dim < 1:
+    raise DatasetError(f"action_dim must be >= 1; got {action_dim} (a dataset needs at least "
+                       "one action dimension)")
+  empty = {k: tuple(v.shape) for k, v in observation_spec.items() if 0 in tuple(v.shape)}
+  if empty:
+    raise DatasetError(f"observation spec {empty} has a zero-size dimension; every "
+                       "observation key needs at least one value per step")
   obs = {}
   for key, spec in observation_spec.items():
     dtype = np.uint8 if spec.type == types.RGB else np.float32
@@ -81,20 +173,39 @@ class RLDSWriter:
 
   def __init__(self, output_dir: str, observation_spec: Mapping[str, types.ObsSpec],
                action_dim: int, action_low, action_high, env_name: str = "",
-               overwrite: bool = False, extra_metadata: Mapping[str, Any] | None = None):
-    self._output_dir = os.path.abspath(output_dir)
-    if os.path.exists(self._output_dir) and not overwrite:
-      raise FileExistsError(
-          f"output_dir {self._output_dir} already exists; choose a new path or "
-          "pass overwrite=True")
+               overwrite: bool = False, extra_metadata: Mapping[str, Any] | None = None,
+               protect: Sequence[str] = ()):
+    """Args:
+      output_dir: the dataset directory to write.
+      observation_spec, action_dim, action_low, action_high, env_name: what
+        the episodes hold and where they come from.
+      overwrite: replace a dataset already at ``output_dir``: only one this
+        library wrote, holding nothing else (`check_output_dir`).
+      extra_metadata: more entries for ``pa_rl_metadata.json``.
+      protect: paths that must survive (e.g. the file being converted): a
+        replaced dataset may not contain them.
+
+    Raises:
+      FileExistsError: ``output_dir`` exists and may not be replaced.
+      DirectoryInUseError: another process is writing this dataset.
+    """
+    self._output_dir = check_output_dir(output_dir, overwrite, protect)
+    self._protect = tuple(protect)
     self._observation_spec = {k: v if isinstance(v, types.ObsSpec) else types.ObsSpec(**v)
                               for k, v in observation_spec.items()}
     self._action_dim = int(action_dim)
     self._features = _features(self._observation_spec, self._action_dim)
-    parent = os.path.dirname(self._output_dir)
-    os.makedirs(parent, exist_ok=True)
-    self._tmp_dir = tempfile.mkdtemp(
-        prefix=f".{os.path.basename(self._output_dir)}.tmp-", dir=parent)
+    parent, name = os.path.split(self._output_dir)
+    file_utils.make_dirs(parent, "the parent directory of output_dir")
+    self._lock = file_utils.DirectoryLock(os.path.join(parent, f".{name}.lock"),
+                                          f"output_dir {self._output_dir}").acquire()
+    try:
+      self._remove_leftovers()
+      self._tmp_dir = file_utils.temporary_path(self._output_dir)
+      os.mkdir(self._tmp_dir)  # Not mkdtemp's 0o700: the dataset keeps the usual mode.
+    except BaseException:
+      self._lock.release()
+      raise
     self._metadata = {
         "env_name": env_name,
         "action_low": np.asarray(action_low, np.float32).reshape(-1).tolist(),
@@ -111,6 +222,17 @@ class RLDSWriter:
     import tensorflow as tf
     self._record_writer = tf.io.TFRecordWriter(self._shard_path)
     self._closed = False
+
+  def _remove_leftovers(self) -> None:
+    """Removes what a killed writer of this dataset left beside it (under the
+    lock, so no live writer's): its temporary directories, and the old copy
+    an interrupted overwrite set aside once the new one is in place."""
+    parent, name = os.path.split(self._output_dir)
+    file_utils.remove_stale_temporaries(parent, prefix=name + ".tmp-")
+    if os.path.exists(self._output_dir):
+      for entry in os.listdir(parent):
+        if _OLD_COPY.match(entry) and entry.startswith(f".{name}.old-"):
+          shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
 
   @property
   def num_episodes(self) -> int:
@@ -180,17 +302,28 @@ class RLDSWriter:
         description="Episodes collected by pa_rl (RLDS format).")
     self._metadata["num_episodes"] = self._num_episodes
     self._metadata["num_steps"] = self._num_steps
+    self._metadata["files"] = sorted(
+        os.path.relpath(os.path.join(root, f), self._tmp_dir)
+        for root, _, files in os.walk(self._tmp_dir) for f in files) + [_METADATA_FILE]
     file_utils.write_json_atomic(os.path.join(self._tmp_dir, _METADATA_FILE), self._metadata)
-    if os.path.exists(self._output_dir):
-      # overwrite=True: move the old dataset aside first so that a crash
-      # between the two renames still leaves one complete dataset on disk.
-      trash = f"{self._output_dir}.old-{uuid.uuid4().hex[:8]}"
-      os.rename(self._output_dir, trash)
-      os.rename(self._tmp_dir, self._output_dir)
-      shutil.rmtree(trash, ignore_errors=True)
-    else:
-      os.rename(self._tmp_dir, self._output_dir)
+    try:
+      if os.path.exists(self._output_dir):
+        # overwrite=True, checked again now (the folder may have changed since
+        # the writer started); the old dataset is moved aside first so that a
+        # crash between the two renames still leaves a complete dataset on disk.
+        check_output_dir(self._output_dir, True, self._protect)
+        parent, name = os.path.split(self._output_dir)
+        trash = os.path.join(parent, f".{name}.old-{uuid.uuid4().hex[:8]}")
+        os.rename(self._output_dir, trash)
+        os.rename(self._tmp_dir, self._output_dir)
+        shutil.rmtree(trash, ignore_errors=True)
+      else:
+        os.rename(self._tmp_dir, self._output_dir)
+    except BaseException:
+      self.abort()
+      raise
     self._closed = True
+    self._lock.release()
     return self._output_dir
 
   def abort(self) -> None:
@@ -202,6 +335,7 @@ class RLDSWriter:
         pass
       shutil.rmtree(self._tmp_dir, ignore_errors=True)
       self._closed = True
+      self._lock.release()
 
   def __enter__(self):
     return self
@@ -313,9 +447,13 @@ def read_metadata(path: str) -> dict[str, Any]:
     if low.shape != high.shape:
       raise DatasetError(f"{where} action_low has {low.size} entries but action_high "
                          f"{high.size}")
-    if np.any(low > high):
-      raise DatasetError(f"{where} action_low must be <= action_high; got {low.tolist()} "
-                         f"and {high.tolist()}")
+    empty = np.flatnonzero(~(low < high)).tolist()
+    if empty:
+      # A zero-width range maps every action to one value (and divides by 0
+      # when actions are normalized to [-1, 1]).
+      raise DatasetError(f"{where} action_low must be < action_high in every dimension; "
+                         f"dimension(s) {empty} have action_low >= action_high (action_low "
+                         f"{low.tolist()}, action_high {high.tolist()})")
   for name in ("num_episodes", "num_steps"):
     value = meta.get(name, 0)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -404,6 +542,44 @@ def load_episodes(path: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
   if not builder.info.splits:
     raise DatasetError(f"{path!r}: dataset_info.json lists no splits")
   split = "train" if "train" in builder.info.splits else next(iter(builder.info.splits))
+
+  def shape_mismatches(max_records: int = 64) -> list[str]:
+    """Features whose declared shape disagrees with the values in the first
+    records: a step feature of shape S holds T * prod(S) values in an
+    episode of T steps (T is what most step features agree on)."""
+    declared = {}
+    def flatten(info, prefix):
+      for key, value in info.items():
+        if isinstance(value, Mapping):
+          flatten(value, f"{prefix}{key}/")
+        else:
+          declared[f"{prefix}{key}"] = tuple(value.shape)
+    flatten(features.get_serialized_info(), "")
+    found = {}
+    files = [os.fspath(f) for f in builder.info.splits[split].filepaths]
+    for raw in tf.data.TFRecordDataset(files).take(max_records):
+      example = tf.train.Example.FromString(raw.numpy()).features.feature
+      counts = {k: len(getattr(v, v.WhichOneof("kind")).value) if v.WhichOneof("kind")
+                else 0 for k, v in example.items()}
+      per_step = {k: s for k, s in declared.items() if s and s[0] is None
+                  and None not in s[1:] and k in counts}
+      lengths = [counts[k] // int(np.prod(s[1:])) for k, s in per_step.items()
+                 if int(np.prod(s[1:])) and counts[k] % int(np.prod(s[1:])) == 0]
+      num_steps = max(set(lengths), key=lengths.count) if lengths else None
+      for key, shape in declared.items():
+        if key not in counts:
+          found.setdefault(key, f"{key!r} is declared but missing from the records")
+        elif key in per_step and num_steps:
+          if counts[key] != num_steps * int(np.prod(shape[1:])):
+            held = counts[key] / num_steps
+            found.setdefault(key, f"{key!r} declares shape {shape[1:]} per step "
+                             f"({int(np.prod(shape[1:]))} values) but the records hold "
+                             f"{held:g} values per step")
+        elif None not in shape and counts[key] != int(np.prod(shape)):
+          found.setdefault(key, f"{key!r} declares shape {shape} ({int(np.prod(shape))} "
+                           f"values) but the records hold {counts[key]}")
+    return list(found.values())
+
   try:
     ds = builder.as_dataset(split=split)
     has_meta = "episode_metadata" in features
@@ -418,6 +594,15 @@ def load_episodes(path: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
   except DatasetError:
     raise
   except Exception as e:  # corrupt records surface as tf errors.
+    # TF names no feature when features.json declares shapes the records do
+    # not hold ("All components must have the same size"); find them.
+    try:
+      lies = shape_mismatches()
+    except Exception:  # pylint: disable=broad-except
+      lies = []  # Records too corrupt to parse: the TF error says more.
+    if lies:
+      raise DatasetError(f"{path!r}: features.json declares shapes the records do not hold: "
+                         + "; ".join(lies)) from e
     raise DatasetError(f"{path!r}: failed to read records ({type(e).__name__}: "
                        f"{str(e).splitlines()[0] if str(e) else ''})") from e
   if not episodes:

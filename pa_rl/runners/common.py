@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable, Mapping
 
 from pa_rl import environments
+from pa_rl import file_utils
 from pa_rl.runners import rollouts
 
 # Shown in the periodic log line when present, in this order.
@@ -82,3 +84,36 @@ def announce(message: str) -> None:
   """A line for the person running the binary (stdout; the periodic metric
   lines go to the absl log, on stderr)."""
   print(message, flush=True)
+
+
+class WorkdirLock(file_utils.DirectoryLock):
+  """Makes this process the one writer of a run's workdir (``<workdir>/.lock``).
+
+  On entry it creates the workdir if needed, takes the lock (refused, naming
+  the PID, while another live process holds it; taken over, with a message,
+  from a process that died holding it), then removes the temporary files a
+  killed writer left in the workdir and its ``checkpoints/``.
+  """
+
+  def __init__(self, workdir: str):
+    path = file_utils.make_dirs(workdir, "workdir")
+    super().__init__(os.path.join(path, ".lock"), f"workdir {path}")
+    self.workdir = path
+
+  def acquire(self) -> "WorkdirLock":
+    super().acquire()
+    try:
+      for directory in (self.workdir, os.path.join(self.workdir, "checkpoints")):
+        file_utils.remove_stale_temporaries(directory)
+    except BaseException:
+      self.release()
+      raise
+    return self
+
+
+def announce_interrupt(where: str, checkpointer) -> None:
+  """Says where an interrupted run stopped and where rerunning resumes."""
+  steps = checkpointer.steps()
+  announce(f"Interrupted at {where}; rerun the same command to resume from "
+           + (f"the checkpoint at step {steps[-1]}." if steps else "the start (no checkpoint "
+              "was written yet)."))

@@ -117,7 +117,14 @@ def evaluate(workdir: str,
   for i in progress.progress(range(num_episodes), desc="evaluate"):
     recorded = i < video_episodes
     actions = [] if recorded and not in_process else None
-    stats, frames = rollouts.run_episode(env, actor, render if recorded else None, actions)
+    try:
+      stats, frames = rollouts.run_episode(env, actor, render if recorded else None, actions,
+                                           episode=i)
+    except rollouts.NonFiniteActionError as e:
+      raise rollouts.NonFiniteActionError(
+          f"{e}. The checkpoint at step {step} in {checkpointer.directory} may hold NaN "
+          "parameters (a diverged training run); evaluate an earlier one with "
+          "checkpoint_step") from e
     results.append(stats)
     first()
     if recorded:

@@ -41,8 +41,14 @@ def train_offline(workdir: str,
                   seed: int = 0,
                   max_seconds: float | None = None,
                   updates_per_call: int = 1,
+                  on_start: Callable[[], None] | None = None,
                   after_first_step: Callable[[], None] | None = None) -> dict[str, Any]:
   """Trains an agent offline; re-running with the same workdir resumes.
+
+  One process at a time trains in a workdir (`common.WorkdirLock`); a
+  resumed run must train what its checkpoints were trained with
+  (`spec.write_spec` refuses any other setting, and then nothing is
+  written).
 
   Writes into ``workdir``: ``experiment.json`` (what is trained),
   ``checkpoints/ckpt_<step>.npz`` (the newest ``keep_checkpoints``),
@@ -90,6 +96,9 @@ def train_offline(workdir: str,
       it trains exactly as many updates and stops at the same steps. Each
       update draws its own batch, but from a different stream of batches
       than single calls draw. The budget is checked after each call.
+    on_start: called once the workdir is held and the run accepted (the
+      binaries write ``config.gin`` then: a refused run leaves the workdir
+      as it was).
     after_first_step: called once after the first update of this process
       (the binaries write gin's operative config then).
 
@@ -118,98 +127,107 @@ def train_offline(workdir: str,
       agent_type=agent_type, policy_type=policy_type, policy_config=policy_config,
       critic_type=critic_type, critic_config=critic_config, agent_config=agent_config,
       normalize=normalize, n_step=n_step, action_horizon=action_horizon)
-  dataset = spec.load_dataset(seed)
-  if spec.env_name is None and dataset.metadata.get("env_name"):
-    spec = dataclasses.replace(spec, env_name=dataset.metadata["env_name"])
-  spec_lib.write_spec(workdir, spec)
-  builder = spec.make_builder(dataset.shape_meta)
-  learner = builder.make_learner(dataset, seed=seed)
-  checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
-                                          keep_checkpoints)
-  start, _ = checkpointer.restore(learner)
-  start = start or 0
-  spent = _seconds_spent(checkpointer, start)
-  if start >= num_steps:
-    common.announce(f"The run in {workdir} already finished: its checkpoint is at step {start} "
-                    f"of num_steps={num_steps}. Nothing to train (raise num_steps to train "
-                    "further).")
-    return {"step": start, "finished_before": True}
-  if max_seconds is not None and spent is not None and spent >= max_seconds:
-    common.announce(f"The run in {workdir} already spent its budget of "
-                    f"max_seconds={max_seconds:g} ({spent:.1f} s of updates to its checkpoint "
-                    f"at step {start}). Nothing to train (raise max_seconds to train further).")
-    return {"step": start, "finished_before": True}
-  if start:
-    common.announce(f"Resuming from the checkpoint at step {start} "
-                    f"({checkpointer.path(start)}"
-                    + (f"; {spent:.1f} s of updates spent" if spent is not None else
-                       "; it has no record of the update seconds spent, so they count "
-                       "from zero") + ").")
-  common.announce(f"Training {agent_type} ({policy_type} policy"
-                  + (f", {spec.critic_type} critic" if spec.critic_type else "")
-                  + f") on {spec.dataset_path} ({dataset.size} transitions), "
-                  f"steps {start} -> {num_steps}; workdir {workdir}")
+  with common.WorkdirLock(workdir):
+    dataset = spec.load_dataset(seed)
+    if spec.env_name is None and dataset.metadata.get("env_name"):
+      spec = dataclasses.replace(spec, env_name=dataset.metadata["env_name"])
+    spec_lib.write_spec(workdir, spec)
+    if on_start is not None:
+      on_start()
+    builder = spec.make_builder(dataset.shape_meta)
+    learner = builder.make_learner(dataset, seed=seed)
+    checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
+                                            keep_checkpoints)
+    start, _ = checkpointer.restore(learner)
+    start = start or 0
+    if not start and not num_steps:
+      raise ValueError(f"num_steps=0 trains nothing, and the workdir {workdir} holds no "
+                       "checkpoint to resume; set num_steps >= 1")
+    spent = _seconds_spent(checkpointer, start)
+    if start >= num_steps:
+      common.announce(f"The run in {workdir} already finished: its checkpoint is at step {start} "
+                      f"of num_steps={num_steps}. Nothing to train (raise num_steps to train "
+                      "further).")
+      return {"step": start, "finished_before": True}
+    if max_seconds is not None and spent is not None and spent >= max_seconds:
+      common.announce(f"The run in {workdir} already spent its budget of "
+                      f"max_seconds={max_seconds:g} ({spent:.1f} s of updates to its checkpoint "
+                      f"at step {start}). Nothing to train (raise max_seconds to train further).")
+      return {"step": start, "finished_before": True}
+    if start:
+      common.announce(f"Resuming from the checkpoint at step {start} "
+                      f"({checkpointer.path(start)}"
+                      + (f"; {spent:.1f} s of updates spent" if spent is not None else
+                         "; it has no record of the update seconds spent, so they count "
+                         "from zero") + ").")
+    common.announce(f"Training {agent_type} ({policy_type} policy"
+                    + (f", {spec.critic_type} critic" if spec.critic_type else "")
+                    + f") on {spec.dataset_path} ({dataset.size} transitions), "
+                    f"steps {start} -> {num_steps}; workdir {workdir}")
 
-  writer = metrics_writer.MetricsWriter(workdir, resume_step=start)
-  evaluator = None
-  if eval_every:
-    evaluator = common.Evaluator(builder, learner, dataset.shape_meta, spec.env_name,
-                                 spec.env_kwargs, eval_episodes, seed)
-  eval_metrics: dict[str, float] = {}
-  train_metrics: dict[str, float] = {}
-  if evaluator is not None and start == 0:
-    eval_metrics = {**evaluator(), "eval/train_seconds": 0.0}
-    writer.write("eval", 0, eval_metrics)
-    logging.info("step 0: %s", common.headline(eval_metrics))
-  first_step = common.call_once(after_first_step)
-  rate = common.RateMeter(start)
-  train_seconds, step = spent or 0.0, start
-  boundaries = [n for n in (log_every, eval_every, checkpoint_every) if n]
-  calls = functools.partial(_calls, start, num_steps, updates_per_call, boundaries)
-  desc = "train_offline" + (f" (calls of {updates_per_call} updates)"
-                            if updates_per_call > 1 else "")
-  try:
-    for step, size in progress.progress(calls(), total=sum(1 for _ in calls()), desc=desc):
-      tick = time.perf_counter()
-      if size == updates_per_call > 1:
-        learner.step(size)
-      else:  # Single updates (also where fewer are left: no compile for a one-off size).
-        for _ in range(size):
-          learner.step()
-      first_step()
-      last = step == num_steps
-      if step % log_every == 0 or last or max_seconds is not None:
-        learner.flush()  # Updates run asynchronously: count their time, not the dispatch's.
-      train_seconds += time.perf_counter() - tick
-      if max_seconds is not None and train_seconds >= max_seconds and not last:
-        common.announce(f"The budget of max_seconds={max_seconds:g} is spent at step {step} "
-                        f"of {num_steps}; stopping there.")
-        last = True
-      if step % log_every == 0 or last:
-        train_metrics = {**learner.metrics, "train/steps_per_sec": rate(step)}
-        writer.write("train", step, train_metrics)
-        logging.info("step %d: %s", step, common.headline(train_metrics))
-      if evaluator is not None and (step % eval_every == 0 or last):
-        # Unrounded: after a first update that compiles, later ones may take milliseconds.
-        eval_metrics = {**evaluator(), "eval/train_seconds": train_seconds}
-        writer.write("eval", step, eval_metrics)
-        logging.info("step %d: %s", step, common.headline(eval_metrics))
-      if step % checkpoint_every == 0 or last:
-        learner.flush()
-        checkpointer.save(learner, step, extra=_seconds_record(train_seconds))
-      if last and step < num_steps:  # The budget ran out.
-        break
-  finally:
-    writer.close()
-  summary = {"step": step, "finished_before": False, "train": train_metrics,
-             "eval": eval_metrics, "train_seconds": round(train_seconds, 2)}
-  done = f"Finished {step} steps; checkpoint {checkpointer.path(step)}"
-  if "eval/return" in eval_metrics:
-    done += f"; evaluation return {eval_metrics['eval/return']:.3f}"
-  if "eval/success" in eval_metrics:
-    done += f", success rate {eval_metrics['eval/success']:.1%}"
-  common.announce(done)
-  return summary
+    writer = metrics_writer.MetricsWriter(workdir, resume_step=start)
+    evaluator = None
+    if eval_every:
+      evaluator = common.Evaluator(builder, learner, dataset.shape_meta, spec.env_name,
+                                   spec.env_kwargs, eval_episodes, seed)
+    eval_metrics: dict[str, float] = {}
+    train_metrics: dict[str, float] = {}
+    if evaluator is not None and start == 0:
+      eval_metrics = {**evaluator(), "eval/train_seconds": 0.0}
+      writer.write("eval", 0, eval_metrics)
+      logging.info("step 0: %s", common.headline(eval_metrics))
+    first_step = common.call_once(after_first_step)
+    rate = common.RateMeter(start)
+    train_seconds, step = spent or 0.0, start
+    boundaries = [n for n in (log_every, eval_every, checkpoint_every) if n]
+    calls = functools.partial(_calls, start, num_steps, updates_per_call, boundaries)
+    desc = "train_offline" + (f" (calls of {updates_per_call} updates)"
+                              if updates_per_call > 1 else "")
+    try:
+      for step, size in progress.progress(calls(), total=sum(1 for _ in calls()), desc=desc):
+        tick = time.perf_counter()
+        if size == updates_per_call > 1:
+          learner.step(size)
+        else:  # Single updates (also where fewer are left: no compile for a one-off size).
+          for _ in range(size):
+            learner.step()
+        first_step()
+        last = step == num_steps
+        if step % log_every == 0 or last or max_seconds is not None:
+          learner.flush()  # Updates run asynchronously: count their time, not the dispatch's.
+        train_seconds += time.perf_counter() - tick
+        if max_seconds is not None and train_seconds >= max_seconds and not last:
+          common.announce(f"The budget of max_seconds={max_seconds:g} is spent at step {step} "
+                          f"of {num_steps}; stopping there.")
+          last = True
+        if step % log_every == 0 or last:
+          train_metrics = {**learner.metrics, "train/steps_per_sec": rate(step)}
+          writer.write("train", step, train_metrics)
+          logging.info("step %d: %s", step, common.headline(train_metrics))
+        if evaluator is not None and (step % eval_every == 0 or last):
+          # Unrounded: after a first update that compiles, later ones may take milliseconds.
+          eval_metrics = {**evaluator(), "eval/train_seconds": train_seconds}
+          writer.write("eval", step, eval_metrics)
+          logging.info("step %d: %s", step, common.headline(eval_metrics))
+        if step % checkpoint_every == 0 or last:
+          learner.flush()
+          checkpointer.save(learner, step, extra=_seconds_record(train_seconds))
+        if last and step < num_steps:  # The budget ran out.
+          break
+    except KeyboardInterrupt:
+      common.announce_interrupt(f"step {step}", checkpointer)
+      raise
+    finally:
+      writer.close()
+    summary = {"step": step, "finished_before": False, "train": train_metrics,
+               "eval": eval_metrics, "train_seconds": round(train_seconds, 2)}
+    done = f"Finished {step} steps; checkpoint {checkpointer.path(step)}"
+    if "eval/return" in eval_metrics:
+      done += f"; evaluation return {eval_metrics['eval/return']:.3f}"
+    if "eval/success" in eval_metrics:
+      done += f", success rate {eval_metrics['eval/success']:.1%}"
+    common.announce(done)
+    return summary
 
 
 def _seconds_record(seconds: float) -> dict[str, np.ndarray]:

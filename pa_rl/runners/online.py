@@ -68,6 +68,7 @@ def finetune_online(workdir: str,
                     seed: int = 0,
                     num_workers: int = 0,
                     ray_address: str | None = None,
+                    on_start: Callable[[], None] | None = None,
                     after_first_step: Callable[[], None] | None = None) -> dict[str, Any]:
   """Fine-tunes a PA-RL agent trained by `train_offline`, online.
 
@@ -103,6 +104,8 @@ def finetune_online(workdir: str,
       workers on Ray (`pa_rl.runners.episodes.RayEpisodes`), episodes consumed
       as they finish, the same ``utd_ratio``.
     ray_address: the Ray cluster to join (None: start a local instance).
+    on_start: called once the workdir is held and the run accepted (the
+      binaries write ``config.gin`` then).
     after_first_step: called once after the first update of this process.
   """
   if not workdir:
@@ -135,109 +138,115 @@ def finetune_online(workdir: str,
       offline_workdir=offline_workdir)
   if not spec.env_name:
     raise ValueError("finetune_online needs an environment: bind finetune_online.env_name")
-  dataset = spec.load_dataset(seed)
-  spec_lib.write_spec(workdir, spec)
-  meta = dataset.shape_meta
-  builder = spec.make_builder(meta)
-  learner = builder.make_learner(dataset, seed=seed,
-                                 replay=builder.make_replay(meta, config.replay_capacity, seed),
-                                 online_fraction=config.online_fraction)
-  checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
-                                          keep_checkpoints)
-  template = {"storage": learner.replay.storage,
-              "counters": np.zeros(len(_COUNTERS), np.int64)}
-  ckpt_step, extra = checkpointer.restore(learner, extra_template=template)
-  if ckpt_step is None:
-    offline_step = _start_from_offline(offline_spec, offline_workdir, learner, dataset, config,
-                                       seed)
-    counters = dict.fromkeys(_COUNTERS, 0)
-    common.announce(f"Starting online fine-tuning from {offline_workdir} (offline step "
-                    f"{offline_step}) in {spec.env_name}; workdir {workdir}")
-  else:
-    counters = dict(zip(_COUNTERS, (int(c) for c in np.asarray(extra["counters"]))))
-    learner.replay = dataclasses.replace(
-        learner.replay, storage=extra["storage"], size=counters["size"],
-        insert_index=counters["insert_index"], total_inserted=counters["total_inserted"])
-  episode = counters["episode"]
-  if episode >= num_episodes:
-    common.announce(f"The run in {workdir} already finished: {episode} of "
-                    f"num_episodes={num_episodes} episodes done. Nothing to train (raise "
-                    "num_episodes to train further).")
-    return {"episode": episode, "step": ckpt_step, "finished_before": True}
-  if ckpt_step is not None:
-    common.announce(f"Resuming from the checkpoint at step {ckpt_step} (episode {episode}, "
-                    f"{learner.replay.size} transitions in the replay buffer).")
+  with common.WorkdirLock(workdir):
+    dataset = spec.load_dataset(seed)
+    spec_lib.write_spec(workdir, spec)
+    if on_start is not None:
+      on_start()
+    meta = dataset.shape_meta
+    builder = spec.make_builder(meta)
+    learner = builder.make_learner(dataset, seed=seed,
+                                   replay=builder.make_replay(meta, config.replay_capacity, seed),
+                                   online_fraction=config.online_fraction)
+    checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
+                                            keep_checkpoints)
+    template = {"storage": learner.replay.storage,
+                "counters": np.zeros(len(_COUNTERS), np.int64)}
+    ckpt_step, extra = checkpointer.restore(learner, extra_template=template)
+    if ckpt_step is None:
+      offline_step = _start_from_offline(offline_spec, offline_workdir, learner, dataset, config,
+                                         seed)
+      counters = dict.fromkeys(_COUNTERS, 0)
+      common.announce(f"Starting online fine-tuning from {offline_workdir} (offline step "
+                      f"{offline_step}) in {spec.env_name}; workdir {workdir}")
+    else:
+      counters = dict(zip(_COUNTERS, (int(c) for c in np.asarray(extra["counters"]))))
+      learner.replay = dataclasses.replace(
+          learner.replay, storage=extra["storage"], size=counters["size"],
+          insert_index=counters["insert_index"], total_inserted=counters["total_inserted"])
+    episode = counters["episode"]
+    if episode >= num_episodes:
+      common.announce(f"The run in {workdir} already finished: {episode} of "
+                      f"num_episodes={num_episodes} episodes done. Nothing to train (raise "
+                      "num_episodes to train further).")
+      return {"episode": episode, "step": ckpt_step, "finished_before": True}
+    if ckpt_step is not None:
+      common.announce(f"Resuming from the checkpoint at step {ckpt_step} (episode {episode}, "
+                      f"{learner.replay.size} transitions in the replay buffer).")
 
-  if num_workers:
-    source = episodes_lib.RayEpisodes(spec, meta, episodes_lib.variables_of(learner),
-                                      num_workers=num_workers, seed=seed, episode=episode,
-                                      address=ray_address)
-    common.announce(f"Acting with {num_workers} Ray environment workers.")
-  else:
-    source = episodes_lib.LocalEpisodes(builder, learner, meta, spec.env_name, spec.env_kwargs,
-                                        seed=seed, episode=episode, n_step=spec.n_step)
-  step = int(learner.state.step)
-  writer = metrics_writer.MetricsWriter(workdir, resume_step=step)
-  evaluator = None
-  if eval_every:
-    evaluator = common.Evaluator(builder, learner, meta, spec.env_name, spec.env_kwargs,
-                                 eval_episodes, seed)
-  eval_metrics: dict[str, float] = {}
-  row: dict[str, float] = {}
-  if evaluator is not None and episode == 0:
-    eval_metrics = evaluator()
-    writer.write("eval", step, eval_metrics)
-    logging.info("online start: %s", common.headline(eval_metrics))
-  first_step = common.call_once(after_first_step)
-  rate = common.RateMeter(step)
-  env_steps = counters["env_steps"]
-  try:
-    for episode in progress.progress(range(episode + 1, num_episodes + 1),
-                                     desc="finetune_online"):
-      stats, transitions = source.next()
-      buffer, new = learner.replay, 0
-      for batch in transitions:
-        buffer = buffer.insert(batch)
-        new += len(batch.reward)
-      learner.replay = buffer
-      for _ in range(new * config.utd_ratio):
-        learner.step()
-        first_step()
-      source.publish(episodes_lib.variables_of(learner))
-      env_steps += int(stats["length"])
-      step = int(learner.state.step)
-      last = episode == num_episodes
-      if episode % log_every == 0 or last:
-        row = {"online/return": stats["return"], "online/length": stats["length"],
-               "online/env_steps": env_steps, "online/episode": episode,
-               "online/replay_size": learner.replay.size,
-               "train/steps_per_sec": rate(step), **learner.metrics}
-        if not np.isnan(stats["success"]):
-          row["online/success"] = stats["success"]
-        writer.write("online", step, row)
-        logging.info("episode %d (step %d): %s", episode, step, common.headline(row))
-      if evaluator is not None and (episode % eval_every == 0 or last):
-        eval_metrics = {**evaluator(), "online/env_steps": env_steps}
-        writer.write("eval", step, eval_metrics)
-        logging.info("episode %d (step %d): %s", episode, step, common.headline(eval_metrics))
-      if episode % checkpoint_every == 0 or last:
-        learner.flush()
-        buffer = learner.replay
-        counts = (buffer.size, buffer.insert_index, buffer.total_inserted, episode, env_steps)
-        checkpointer.save(learner, step, {"storage": buffer.storage,
-                                          "counters": np.asarray(counts, np.int64)})
-  finally:
-    source.close()
-    writer.close()
-  done = (f"Finished {num_episodes} online episodes ({env_steps} environment steps, learner "
-          f"step {step}); checkpoint {checkpointer.path(step)}")
-  if "eval/success" in eval_metrics:
-    done += f"; evaluation success rate {eval_metrics['eval/success']:.1%}"
-  elif "eval/return" in eval_metrics:
-    done += f"; evaluation return {eval_metrics['eval/return']:.3f}"
-  common.announce(done)
-  return {"episode": num_episodes, "step": step, "finished_before": False,
-          "online": row, "eval": eval_metrics}
+    if num_workers:
+      source = episodes_lib.RayEpisodes(spec, meta, episodes_lib.variables_of(learner),
+                                        num_workers=num_workers, seed=seed, episode=episode,
+                                        address=ray_address)
+      common.announce(f"Acting with {num_workers} Ray environment workers.")
+    else:
+      source = episodes_lib.LocalEpisodes(builder, learner, meta, spec.env_name, spec.env_kwargs,
+                                          seed=seed, episode=episode, n_step=spec.n_step)
+    step = int(learner.state.step)
+    writer = metrics_writer.MetricsWriter(workdir, resume_step=step)
+    evaluator = None
+    if eval_every:
+      evaluator = common.Evaluator(builder, learner, meta, spec.env_name, spec.env_kwargs,
+                                   eval_episodes, seed)
+    eval_metrics: dict[str, float] = {}
+    row: dict[str, float] = {}
+    if evaluator is not None and episode == 0:
+      eval_metrics = evaluator()
+      writer.write("eval", step, eval_metrics)
+      logging.info("online start: %s", common.headline(eval_metrics))
+    first_step = common.call_once(after_first_step)
+    rate = common.RateMeter(step)
+    env_steps = counters["env_steps"]
+    try:
+      for episode in progress.progress(range(episode + 1, num_episodes + 1),
+                                       desc="finetune_online"):
+        stats, transitions = source.next()
+        buffer, new = learner.replay, 0
+        for batch in transitions:
+          buffer = buffer.insert(batch)
+          new += len(batch.reward)
+        learner.replay = buffer
+        for _ in range(new * config.utd_ratio):
+          learner.step()
+          first_step()
+        source.publish(episodes_lib.variables_of(learner))
+        env_steps += int(stats["length"])
+        step = int(learner.state.step)
+        last = episode == num_episodes
+        if episode % log_every == 0 or last:
+          row = {"online/return": stats["return"], "online/length": stats["length"],
+                 "online/env_steps": env_steps, "online/episode": episode,
+                 "online/replay_size": learner.replay.size,
+                 "train/steps_per_sec": rate(step), **learner.metrics}
+          if not np.isnan(stats["success"]):
+            row["online/success"] = stats["success"]
+          writer.write("online", step, row)
+          logging.info("episode %d (step %d): %s", episode, step, common.headline(row))
+        if evaluator is not None and (episode % eval_every == 0 or last):
+          eval_metrics = {**evaluator(), "online/env_steps": env_steps}
+          writer.write("eval", step, eval_metrics)
+          logging.info("episode %d (step %d): %s", episode, step, common.headline(eval_metrics))
+        if episode % checkpoint_every == 0 or last:
+          learner.flush()
+          buffer = learner.replay
+          counts = (buffer.size, buffer.insert_index, buffer.total_inserted, episode, env_steps)
+          checkpointer.save(learner, step, {"storage": buffer.storage,
+                                            "counters": np.asarray(counts, np.int64)})
+    except KeyboardInterrupt:
+      common.announce_interrupt(f"episode {episode} (learner step {step})", checkpointer)
+      raise
+    finally:
+      source.close()
+      writer.close()
+    done = (f"Finished {num_episodes} online episodes ({env_steps} environment steps, learner "
+            f"step {step}); checkpoint {checkpointer.path(step)}")
+    if "eval/success" in eval_metrics:
+      done += f"; evaluation success rate {eval_metrics['eval/success']:.1%}"
+    elif "eval/return" in eval_metrics:
+      done += f"; evaluation return {eval_metrics['eval/return']:.3f}"
+    common.announce(done)
+    return {"episode": num_episodes, "step": step, "finished_before": False,
+            "online": row, "eval": eval_metrics}
 
 
 def _start_from_offline(offline_spec: spec_lib.ExperimentSpec, offline_workdir: str,

@@ -198,19 +198,49 @@ def read_spec(workdir: str) -> ExperimentSpec | None:
 def write_spec(workdir: str, spec: ExperimentSpec) -> None:
   """Saves ``spec``; refuses a workdir that holds a different run.
 
+  A resumed run must be the run its checkpoints were trained by: any setting
+  that differs from the saved spec is refused, hyperparameters such as
+  learning rates included, and nothing is written. (Recording a change at
+  step N instead would leave one run's curves, checkpoints and
+  ``experiment.json`` describing two configurations; a new setting is a new
+  run, in a new workdir.) What the spec does not hold (``num_steps``,
+  ``max_seconds``, evaluation and logging cadence) may change on resume.
+
   Raises:
-    ValueError: ``workdir`` holds a run whose networks, agent type or data
-      differ (its checkpoints could not be resumed by this run).
+    ValueError: ``workdir`` holds a run whose networks, agent, data or
+      hyperparameters differ; the message names each differing setting.
   """
-  os.makedirs(workdir, exist_ok=True)
   path = os.path.join(workdir, SPEC_FILE)
   new = spec.to_json()
-  if os.path.exists(path):
-    with open(path) as f:
-      old = json.load(f)
-    changed = [k for k in _STRUCTURAL if old.get(k) != new.get(k)]
-    if changed:
-      raise ValueError(
-          f"workdir {workdir} holds another run ({', '.join(changed)} differ from this "
-          f"config's); use a new --workdir, or the same config to resume it")
-  file_utils.write_json_atomic(path, new, sort_keys=True)
+  if not os.path.exists(path):
+    file_utils.write_json_atomic(path, new, sort_keys=True)
+    return
+  with open(path) as f:
+    old = json.load(f)
+  try:  # Settings added to the configs since it was written take their defaults.
+    old = ExperimentSpec.from_json(old).to_json()
+  except (TypeError, ValueError, KeyError):
+    pass
+  changed = [k for k in _STRUCTURAL if old.get(k) != new.get(k)]
+  if changed:
+    raise ValueError(
+        f"workdir {workdir} holds another run ({', '.join(changed)} differ from this "
+        f"config's); use a new --workdir, or the same config to resume it")
+  differences = _differences(old, new)
+  if differences:
+    shown = "; ".join(f"{name}: {a!r} -> {b!r}" for name, a, b in differences[:6])
+    more = f" (and {len(differences) - 6} more)" if len(differences) > 6 else ""
+    raise ValueError(
+        f"workdir {workdir} holds a run trained with other settings ({shown}{more}); a "
+        "resumed run keeps the settings its checkpoints were trained with. Resume with "
+        "the same settings, or train these in a new --workdir")
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+  """(dotted name, old value, new value) of every leaf that differs."""
+  if isinstance(old, dict) and isinstance(new, dict):
+    out = []
+    for key in sorted(set(old) | set(new)):
+      out += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+    return out
+  return [] if old == new else [(prefix.rstrip("."), old, new)]

@@ -35,7 +35,7 @@ def _puzzle_file(path, num_episodes=3, length=12, seed=0):
   terminals = np.zeros(rows, bool)
   terminals[length - 1::length] = True
   arrays = {
-      "observations": rng.normal(size=(rows, 7)).astype(np.float32),
+      "observations": rng.normal(size=(rows, 55)).astype(np.float32),  # The env's size.
       "actions": rng.uniform(-1, 1, (rows, 5)).astype(np.float32),
       "terminals": terminals,
       "qpos": rng.normal(size=(rows, 31)).astype(np.float32),
@@ -176,7 +176,7 @@ def test_unreadable_and_missing_files(tmp_path):
   with pytest.raises(importers.DatasetError, match="does not exist"):
     importers.read_arrays(str(tmp_path / "none.npz"))
   (tmp_path / "x.npz").write_bytes(b"not a zip")
-  with pytest.raises(importers.DatasetError, match="could not be read as npz"):
+  with pytest.raises(importers.DatasetError, match="is not a .npz file"):
     importers.read_arrays(str(tmp_path / "x.npz"))
   (tmp_path / "x.csv").write_text("1,2")
   with pytest.raises(importers.DatasetError, match=r"must end in \.npz, \.hdf5"):
