@@ -59,11 +59,34 @@ def _newest_checkpoint(workdir):
   return steps[-1] if steps else None
 
 
+@pytest.fixture(name="straight", scope="module")
+def straight_fixture(two_routes_data, tmp_path_factory):
+  """The workdir of an uninterrupted run."""
+  path = str(tmp_path_factory.mktemp("crash") / "straight")
+  runners.train_offline(path, two_routes_data, **SETTINGS)
+  return path
+
+
+def _assert_finished_like(workdir, straight):
+  """The final checkpoint equals the uninterrupted run's bit for bit, and the
+  checkpoint folder holds the newest two checkpoints with their records and
+  nothing else (no temporary file a kill left, no lock)."""
+  final = f"ckpt_{SETTINGS['num_steps']}.npz"
+  killed = _leaves(os.path.join(workdir, "checkpoints", final))
+  reference = _leaves(os.path.join(straight, "checkpoints", final))
+  assert killed.keys() == reference.keys()
+  for key in reference:
+    np.testing.assert_array_equal(killed[key], reference[key], err_msg=key)
+  names = sorted(os.listdir(os.path.join(workdir, "checkpoints")))
+  main = [n for n in names if re.fullmatch(r"ckpt_\d+\.npz", n)]
+  assert len(main) == 2, names
+  assert sorted(names) == sorted(main + [n.replace(".npz", ".extra.npz") for n in main]), names
+  assert not [n for n in os.listdir(workdir) if ".tmp-" in n or n == ".lock"]
+
+
 def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(
-    two_routes_data, tmp_path):
+    two_routes_data, straight, tmp_path):
   cache = str(tmp_path / "jax_cache")
-  straight = str(tmp_path / "straight")
-  runners.train_offline(straight, two_routes_data, **SETTINGS)
 
   workdir = str(tmp_path / "killed")
   rng = np.random.default_rng(0)
@@ -101,18 +124,43 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err[-3000:]
     assert "Resuming from the checkpoint at step" in out
-  final = f"ckpt_{SETTINGS['num_steps']}.npz"
-  killed = _leaves(os.path.join(workdir, "checkpoints", final))
-  reference = _leaves(os.path.join(straight, "checkpoints", final))
-  assert killed.keys() == reference.keys()
-  for key in reference:
-    np.testing.assert_array_equal(killed[key], reference[key], err_msg=key)
-  # Only the newest keep_checkpoints remain, and no temporary files.
-  names = sorted(os.listdir(os.path.join(workdir, "checkpoints")))
-  main = [n for n in names if re.fullmatch(r"ckpt_\d+\.npz", n)]
-  assert len(main) == 2, names
-  # Beside each, the update seconds spent (written first); nothing else.
-  assert sorted(names) == sorted(main + [n.replace(".npz", ".extra.npz") for n in main]), names
+  _assert_finished_like(workdir, straight)
+
+
+# Kills the training process at the fsync of one file's temporary copy:
+# written in full, not yet renamed into place.
+_KILL_IN_WRITE = """
+import ast, os, signal, sys
+from pa_rl import runners
+real_fsync, target = os.fsync, sys.argv[4]
+def fsync(fd):
+  if os.path.basename(os.readlink(f"/proc/self/fd/{fd}")).startswith(target):
+    os.kill(os.getpid(), signal.SIGKILL)
+  real_fsync(fd)
+os.fsync = fsync
+runners.train_offline(sys.argv[1], sys.argv[2], **ast.literal_eval(sys.argv[3]))
+"""
+
+
+@pytest.mark.parametrize("target", [".ckpt_9.extra.npz.tmp-", ".ckpt_9.npz.tmp-",
+                                    ".experiment.json.tmp-"])
+def test_sigkill_inside_a_file_write_then_resume_leaves_no_temporary(two_routes_data, straight,
+                                                                      tmp_path, target):
+  workdir = str(tmp_path / "killed")
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
+  killed = subprocess.run([sys.executable, "-c", _KILL_IN_WRITE, workdir, two_routes_data,
+                           repr(SETTINGS), target], env=env, capture_output=True, text=True,
+                          timeout=300)
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+  left = [n for d in (workdir, os.path.join(workdir, "checkpoints")) if os.path.isdir(d)
+          for n in os.listdir(d) if n.startswith(target)]
+  assert len(left) == 1, left  # The kill landed inside that write.
+  assert os.path.exists(os.path.join(workdir, ".lock"))  # Left by the dead process.
+  resumed = _start(workdir, two_routes_data, str(tmp_path / "jax_cache"))
+  out, err = resumed.communicate(timeout=300)
+  assert resumed.returncode == 0, err[-3000:]
+  assert "which ended without releasing it" in out, out
+  _assert_finished_like(workdir, straight)
 
 
 def _poison_batch_at(step_to_poison):
