@@ -14,6 +14,8 @@ def _requirements():
     line = line.strip()
     if line == "# [test]":
       current = test
+    elif line == "# [no-deps]":  # Installed separately, with --no-deps (.ci/run).
+      current = []
     elif line and not line.startswith("#"):
       current.append(line)
   return runtime, test

@@ -124,3 +124,70 @@ def test_chunked_actions_and_min_reduction():
 def test_config_validation(kwargs, match):
   with pytest.raises(ValueError, match=match):
     ao.ActionOptimizationConfig(**kwargs)
+
+
+META_1D = types.ShapeMeta(observations={"state": types.ObsSpec((2,))}, action_dim=1)
+
+
+def _fixed_policy(values):
+  """Samples the given 1-D actions, in order, for every state."""
+  values = jnp.asarray(values, jnp.float32)[None, :, None]
+  return base.PolicyNetwork(
+      init=None, loss=None, shape_meta=META_1D, kind="fixed",
+      sample=lambda p, k, o, n, **kw: jnp.broadcast_to(values, (o["state"].shape[0], n, 1)))
+
+
+def _two_member_critic():
+  # Member 0: -(a - 0.6)^2, member 1: -4 a^2. Their mean peaks at a = 0.12;
+  # their min at a = 0.2, where the two cross.
+  def q_values(params, obs, actions):
+    a = actions[..., 0]
+    return jnp.stack([-(a - 0.6) ** 2, -4.0 * a ** 2])
+  return base.CriticNetwork(init=None, q_values=q_values, loss=None, target_q=None,
+                            action_grad=None, num_members=2, shape_meta=META_1D, kind="two")
+
+
+@pytest.mark.parametrize("q_reduce, best", [("mean", 0.12), ("min", 0.2)])
+def test_q_reduce_changes_which_action_wins(q_reduce, best):
+  critic = _two_member_critic()
+  # The global stage: of the candidates 0.12 and 0.2 each reduction picks its own.
+  config = ao.ActionOptimizationConfig(num_samples=2, top_k=1, num_steps=0, q_reduce=q_reduce)
+  actions, _ = ao.optimize_actions(_fixed_policy([0.12, 0.2]), None, critic, None,
+                                   jax.random.PRNGKey(0), OBS, config)
+  np.testing.assert_allclose(actions, best, atol=1e-6)
+  # The local stage climbs the reduced Q: from 0.5 to that reduction's peak.
+  config = ao.ActionOptimizationConfig(num_samples=1, top_k=1, num_steps=200, step_size=0.02,
+                                       q_reduce=q_reduce)
+  actions, _ = ao.optimize_actions(_fixed_policy([0.5]), None, critic, None,
+                                   jax.random.PRNGKey(0), OBS, config)
+  np.testing.assert_allclose(actions, best, atol=0.02)
+
+
+def test_the_dataset_action_replaces_the_worst_candidate_only_when_asked():
+  # Q = -(a - 0.6)^2 - 4 a^2 summed; candidates 0.1 (best), 0.3, -0.8 (worst).
+  critic = _two_member_critic()
+  policy = _fixed_policy([0.1, 0.3, -0.8])
+  data = jnp.full((3, 1), -0.3)  # Worse than 0.1 and 0.3, better than -0.8.
+  config = ao.ActionOptimizationConfig(num_samples=3, top_k=3, num_steps=0, temperature=1e3)
+
+  def picks(config):
+    keys = jax.random.split(jax.random.PRNGKey(0), 200)
+    chosen = jax.vmap(lambda k: ao.optimize_actions(
+        policy, None, critic, None, k, OBS, config, mode=ao.SOFTMAX,
+        dataset_actions=data)[0][:, 0])(keys)
+    return set(np.round(np.asarray(chosen, np.float64).ravel(), 4).tolist())
+
+  # Near-uniform selection over what is left: the worst (-0.8) is gone, the data is in.
+  assert picks(config) == {0.1, 0.3, -0.3}
+  # Without replacement the dataset action is never a candidate.
+  off = ao.ActionOptimizationConfig(num_samples=3, top_k=3, num_steps=0, temperature=1e3,
+                                    replace_worst_with_dataset=False)
+  assert picks(off) == {0.1, 0.3, -0.8}
+  # And the argmax ignores an optimal dataset action when replacement is off.
+  best = jnp.full((3, 1), 0.12)
+  argmax_off, _ = ao.optimize_actions(policy, None, critic, None, jax.random.PRNGKey(0), OBS,
+                                      off, dataset_actions=best)
+  np.testing.assert_allclose(argmax_off, 0.1, atol=1e-6)
+  argmax_on, _ = ao.optimize_actions(policy, None, critic, None, jax.random.PRNGKey(0), OBS,
+                                     config, dataset_actions=best)
+  np.testing.assert_allclose(argmax_on, 0.12, atol=1e-6)

@@ -8,7 +8,6 @@ import os
 import numpy as np
 import pytest
 
-pytest.importorskip("ogbench")
 
 from benchmarks import ogbench as benchmark  # noqa: E402
 

@@ -1,10 +1,15 @@
 """Our actor runs inside the real `acme.EnvironmentLoop` (dm-acme 0.4.0).
 
-dm-acme is a test-only dependency, installed here with --no-deps into a
-temporary directory; `import acme` wants a `launchpad` module, which this test
-alone stands in for.
+dm-acme is a test-only dependency installed with --no-deps (requirements.txt,
+"[no-deps]"; `.ci/run` installs it). Where it is missing this test installs
+the pinned version into pytest's cache, once; it fails, never skips, when it
+cannot. `import acme` wants a `launchpad` module, which this test alone stands
+in for.
 """
 
+import importlib.util
+import os
+import re
 import subprocess
 import sys
 import types as pytypes
@@ -19,16 +24,30 @@ from pa_rl.agents import parl
 from pa_rl.datasets import collection
 from pa_rl.testing import tiny
 
+_REQUIREMENTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "requirements.txt")
+
+
+def _pinned_acme() -> str:
+  with open(_REQUIREMENTS) as f:
+    pins = re.findall(r"^dm-acme==[\w.]+$", f.read(), re.MULTILINE)
+  assert len(pins) == 1, f"requirements.txt must pin dm-acme once; found {pins}"
+  return pins[0]
+
 
 @pytest.fixture(scope="module")
-def acme(tmp_path_factory):
-  target = tmp_path_factory.mktemp("acme")
-  result = subprocess.run(
-      [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
-       str(target), "dm-acme==0.4.0"], capture_output=True, text=True, timeout=300)
-  if result.returncode != 0:
-    pytest.skip(f"dm-acme==0.4.0 could not be installed: {result.stderr[-500:]}")
-  sys.path.insert(0, str(target))
+def acme(request):
+  target = None
+  if importlib.util.find_spec("acme") is None:
+    target = str(request.config.cache.mkdir("dm_acme"))
+    if not os.path.isdir(os.path.join(target, "acme")):
+      result = subprocess.run(
+          [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target,
+           _pinned_acme()], capture_output=True, text=True, timeout=300)
+      assert result.returncode == 0, (
+          f"{_pinned_acme()} is not installed and could not be installed (run .ci/run's "
+          f"pip install --no-deps line): {result.stderr[-500:]}")
+    sys.path.insert(0, target)
   launchpad = pytypes.ModuleType("launchpad")
   # EnvironmentLoop.run installs a stop handler through launchpad; in-process
   # there is nothing to stop.
@@ -37,9 +56,11 @@ def acme(tmp_path_factory):
   sys.modules.setdefault("launchpad", launchpad)
   try:
     import acme as acme_module  # pylint: disable=g-import-not-at-top
+    assert acme_module.__version__ == _pinned_acme().split("==")[1], acme_module.__version__
     yield acme_module
   finally:
-    sys.path.remove(str(target))
+    if target is not None:
+      sys.path.remove(target)
 
 
 def test_actor_runs_in_acme_environment_loop(acme, tmp_path):

@@ -90,3 +90,37 @@ def test_sac_critic_loss_by_hand():
   assert float(loss) == pytest.approx(expected, rel=1e-6)
   assert float(metrics["critic/target"]) == pytest.approx((5.05 + 0.0) / 2)
   assert float(metrics["critic/next_log_prob"]) == pytest.approx(0.5)
+
+
+def test_awr_weights_by_hand_and_their_clip():
+  q, v = jnp.array([1.0, 0.0, 3.0, 10.0]), jnp.array([0.5, 0.0, 1.0, 0.0])
+  # exp(2 * (q - v)): e^1, e^0 = 1, e^4 = 54.6, e^20 -> clipped at 100.
+  np.testing.assert_allclose(losses.awr_weights(q, v, temperature=2.0),
+                             [np.e, 1.0, np.exp(4.0), 100.0], rtol=1e-6)
+  np.testing.assert_allclose(losses.awr_weights(q, v, temperature=2.0, max_weight=10.0),
+                             [np.e, 1.0, 10.0, 10.0], rtol=1e-6)
+  # No gradient reaches Q or V through the weights.
+  grad = jax.grad(lambda q: losses.awr_weights(q, v, 2.0).sum())(q)
+  np.testing.assert_array_equal(grad, np.zeros(4))
+
+
+def test_sac_policy_loss_by_hand():
+  # A "policy" whose reparameterized sample is a = theta (for every state) and
+  # whose log-density is -theta^2; the linear critic gives Q_e = w_e a + x.
+  policy = base.PolicyNetwork(
+      init=None, loss=None, shape_meta=META, kind="point",
+      sample=lambda p, k, o, n: jnp.broadcast_to(p["theta"], (o["x"].shape[0], n, 1)),
+      log_prob=lambda p, o, a: jnp.broadcast_to(-p["theta"] ** 2, (o["x"].shape[0],)))
+  params = {"theta": jnp.array(0.5)}
+  loss, metrics = losses.sac_policy_loss(policy, params, _critic(), PARAMS,
+                                         jax.random.PRNGKey(0), BATCH.observation,
+                                         entropy_alpha=0.2)
+  # log pi = -0.25; Q at a = 0.5: members (0.5 + x, 1.0 + x), mean 0.75 + x with
+  # x = (1, 2): Q = (1.75, 2.75). Loss = mean(0.2 * -0.25 - Q) = -0.05 - 2.25.
+  assert float(loss) == pytest.approx(-2.3, rel=1e-6)
+  assert float(metrics["policy/entropy"]) == pytest.approx(0.25)
+  assert float(metrics["policy/q"]) == pytest.approx(2.25)
+  # d/dtheta: alpha * -2 theta - mean_e w_e = -0.2 - 1.5.
+  grad = jax.grad(lambda p: losses.sac_policy_loss(
+      policy, p, _critic(), PARAMS, jax.random.PRNGKey(0), BATCH.observation, 0.2)[0])(params)
+  assert float(grad["theta"]) == pytest.approx(-1.7, rel=1e-6)

@@ -85,16 +85,31 @@ def test_distill_every_m_updates_the_policy_on_every_mth_update_only():
   assert updated == [False, False, True, False, False, True]  # Steps 3 and 6.
 
 
+def _recording(policy):
+  """``policy`` whose loss records the actions and weights it is called with
+  (run the update eagerly, under ``jax.disable_jit()``, to read them)."""
+  calls = []
+
+  def loss(params, key, obs, actions, weights=None):
+    calls.append({"actions": np.asarray(actions),
+                  "weights": None if weights is None else np.asarray(weights)})
+    return policy.loss(params, key, obs, actions, weights)
+  return dataclasses.replace(policy, loss=loss), calls
+
+
 def test_distill_source_dataset_is_the_policy_own_loss_on_the_data():
   config = parl_config.PARLConfig(action_optimization=TINY_AO, num_cql_actions=2,
                                   distill_source="dataset")
-  policy, _, state, step, batch = _setup(config)
-  new, metrics = step(state, batch)
-  # The policy phase is behaviour cloning: the same loss as the BC objective's.
-  _, _, policy_key = jax.random.split(state.key, 3)
-  _, loss_key = jax.random.split(policy_key)
-  expected, _ = policy.loss(state.policy_params, loss_key, batch.observation, batch.action)
-  np.testing.assert_allclose(float(metrics["policy/loss"]), float(expected), rtol=1e-5)
+  policy, critic, state, _, batch = _setup(config)
+  policy, calls = _recording(policy)
+  step = update_lib.make_update_step(policy, critic, config,
+                                     update_lib.Objective(config.critic_objective, "distill"))
+  with jax.disable_jit():
+    _, metrics = step(state, batch)
+  # The policy phase is behaviour cloning: its own loss on the data's actions, unweighted.
+  assert len(calls) == 1
+  np.testing.assert_array_equal(calls[0]["actions"], batch.action)
+  assert calls[0]["weights"] is None
   assert not any(k.startswith("action_opt/") for k in metrics)  # No distillation targets.
   assert "critic/target_action_opt/q_selected" not in metrics
   # The critic still bootstraps from optimized actions.
@@ -138,20 +153,66 @@ def test_advantage_weighted_distillation_weighs_the_data_by_iql_advantages():
       policy.init(jax.random.PRNGKey(0), batch.observation),
       critic.init(jax.random.PRNGKey(1), batch.observation, batch.action), config,
       jax.random.PRNGKey(2))
-  step = jax.jit(update_lib.make_update_step(policy, critic, config,
-                                             update_lib.Objective("iql", "distill")))
-  new, metrics = step(state, batch)
-  # The weights come from the freshly updated critic, as in IQL's own update.
-  _, _, policy_key = jax.random.split(state.key, 3)
-  q = critic.target_q(new.critic_target_params, policy_key, batch.observation, batch.action)
-  v = critic.value(new.critic_params, batch.observation)
-  weights = losses.awr_weights(q, v, 5.0)
-  _, loss_key = jax.random.split(policy_key)
-  expected, _ = policy.loss(state.policy_params, loss_key, batch.observation, batch.action,
-                            weights)
-  np.testing.assert_allclose(float(metrics["policy/loss"]), float(expected), rtol=1e-5)
-  np.testing.assert_allclose(float(metrics["policy/awr_weight"]), float(weights.mean()),
-                             rtol=1e-5)
-  assert float(jnp.std(weights)) > 0  # Not uniform: a plain BC loss would differ.
-  plain, _ = policy.loss(state.policy_params, loss_key, batch.observation, batch.action)
-  assert abs(float(plain) - float(expected)) > 1e-4
+  recording, calls = _recording(policy)
+  step = update_lib.make_update_step(recording, critic, config,
+                                     update_lib.Objective("iql", "distill"))
+  with jax.disable_jit():
+    new, metrics = step(state, batch)
+  # The data's actions, weighted by exp(5 (Q - V)) (at most 100) from the freshly
+  # updated critic, as in IQL's own update. Two members, a target subset of two:
+  # the target Q is the members' min, whatever the key.
+  q = np.min(np.asarray(critic.q_values(new.critic_target_params, batch.observation,
+                                        batch.action)), axis=0)
+  v = np.asarray(critic.value(new.critic_params, batch.observation))
+  weights = np.minimum(np.exp(5.0 * (q - v)), 100.0)
+  assert len(calls) == 1
+  np.testing.assert_array_equal(calls[0]["actions"], batch.action)
+  np.testing.assert_allclose(calls[0]["weights"], weights, rtol=1e-5)
+  np.testing.assert_allclose(float(metrics["policy/awr_weight"]), weights.mean(), rtol=1e-5)
+  assert float(np.std(weights)) > 0  # Not uniform: a plain BC loss would differ.
+
+
+@pytest.mark.parametrize("bootstrap", ["value", "action_optimization"])
+def test_iql_bootstraps_from_v_or_from_the_optimized_action(monkeypatch, bootstrap):
+  from pa_rl.agents import losses  # pylint: disable=g-import-not-at-top
+  config = parl_config.PARLConfig(critic_objective="iql", iql_bootstrap=bootstrap,
+                                  action_optimization=TINY_AO)
+  policy, _ = registry.make_policy_network("gaussian", META, {"hidden_sizes": (8,)})
+  critic, _ = registry.make_critic_network(
+      "ensemble", META, {"hidden_sizes": (8,), "ensemble_size": 2, "value_head": True})
+  batch = _batch()
+  state = update_lib.init_state(
+      policy.init(jax.random.PRNGKey(0), batch.observation),
+      critic.init(jax.random.PRNGKey(1), batch.observation, batch.action), config,
+      jax.random.PRNGKey(2))
+  seen = {"next_value": [], "optimized": []}
+  real_loss, real_optimize = losses.iql_critic_loss, ao.optimize_actions
+
+  def iql_critic_loss(*args, **kwargs):
+    seen["next_value"].append(args[-1] if len(args) > 6 else kwargs.get("next_value"))
+    return real_loss(*args, **kwargs)
+
+  def optimize_actions(*args, **kwargs):
+    actions, metrics = real_optimize(*args, **kwargs)
+    seen["optimized"].append((args[5], np.asarray(actions)))
+    return actions, metrics
+
+  monkeypatch.setattr(losses, "iql_critic_loss", iql_critic_loss)
+  monkeypatch.setattr(ao, "optimize_actions", optimize_actions)
+  step = update_lib.make_update_step(policy, critic, config,
+                                     update_lib.Objective("iql", "distill"))
+  with jax.disable_jit():
+    step(state, batch)
+  (next_value,) = seen["next_value"]
+  if bootstrap == "value":  # r + gamma V(s'): the loss computes V itself.
+    assert next_value is None
+    return
+  # r + gamma Q_target(s', a*), a* the action optimization's argmax at s'.
+  at_next = [a for obs, a in seen["optimized"]
+             if np.array_equal(np.asarray(obs["state"]), batch.next_observation["state"])]
+  assert len(at_next) == 1
+  expected = np.min(np.asarray(critic.q_values(state.critic_target_params,
+                                               batch.next_observation, at_next[0])), axis=0)
+  np.testing.assert_allclose(np.asarray(next_value), expected, rtol=1e-5)
+  v_next = np.asarray(critic.value(state.critic_params, batch.next_observation))
+  assert not np.allclose(np.asarray(next_value), v_next)

@@ -1,11 +1,6 @@
-"""Fused multi-update: equals the same number of single updates.
-
-Only the imitation case runs by default (compiling an update with a critic
-takes tens of seconds on two cores); ``PA_RL_SLOW_TESTS=1`` adds IQL, Cal-QL
-and PA-RL.
-"""
-
-import os
+"""Fused multi-update: equals the same number of single updates, for every
+critic and policy objective (imitation, IQL with AWR and with BC, Cal-QL with
+the SAC-style policy, PA-RL's Cal-QL with distillation)."""
 
 import jax
 import jax.numpy as jnp
@@ -53,13 +48,7 @@ CASES = {
 }
 
 
-_SLOW = not os.environ.get("PA_RL_SLOW_TESTS")
-
-
-@pytest.mark.parametrize("case", [
-    case if case == "bc_gaussian" else
-    pytest.param(case, marks=pytest.mark.skipif(_SLOW, reason="set PA_RL_SLOW_TESTS=1"))
-    for case in sorted(CASES)])
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_multi_update_equals_sequential_updates(case):
   policy_type, critic_extra, config, objective = CASES[case]
   policy, _ = registry.make_policy_network(policy_type, META,

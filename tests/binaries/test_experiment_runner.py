@@ -235,6 +235,21 @@ def test_finetune_online_resumes_from_its_episode_and_replay(straight_run, tmp_p
   assert third["finished_before"] and "already finished" in capsys.readouterr().out
 
 
+def test_finetune_online_evaluates_along_the_way(straight_run, tmp_path):
+  workdir = str(tmp_path / "online")
+  summary = runners.finetune_online(
+      workdir, straight_run, num_episodes=3, eval_every=2, eval_episodes=2, checkpoint_every=3,
+      agent_config={"replay_capacity": 50}, env_kwargs={"max_steps": 3}, seed=1)
+  rows = metrics_writer.read_csv(os.path.join(workdir, "eval.csv"))
+  # Before fine-tuning, at episode 2 and at the end (episode 3): 4 + 3 updates each.
+  assert [r["step"] for r in rows] == [4, 4 + 2 * 3, 4 + 3 * 3]
+  assert [r["online/env_steps"] for r in rows[1:]] == [6, 9]
+  for row in rows:
+    assert row["eval/length"] == 3 and 0.0 <= row["eval/success"] <= 1.0
+    assert np.isfinite(row["eval/return"])
+  assert summary["eval"]["eval/return"] == rows[-1]["eval/return"]
+
+
 def test_finetune_online_needs_a_parl_offline_run(tmp_path, straight_run):
   with pytest.raises(ValueError, match="offline_workdir"):
     runners.finetune_online(str(tmp_path / "online"))

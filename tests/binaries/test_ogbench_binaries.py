@@ -5,12 +5,12 @@ import json
 import os
 
 import numpy as np
+import ogbench
 import pytest
 import rlds
 
 from pa_rl.datasets import rlds_io
 
-ogbench = pytest.importorskip("ogbench")
 
 TASK = "puzzle-3x3-play-singletask-task4-v0"
 

@@ -7,6 +7,7 @@ import time
 import jax
 import numpy as np
 import pytest
+import ray
 
 from pa_rl import metrics_writer
 from pa_rl import runners
@@ -14,16 +15,10 @@ from pa_rl.datasets import replay as replay_lib
 from pa_rl.runners import episodes as episodes_lib
 from tests.binaries.test_experiment_runner import TINY
 
-ray = pytest.importorskip("ray")
-
 
 @pytest.fixture(scope="module")
 def ray_local():
-  try:
-    episodes_lib.init_ray(None, num_cpus=2)
-  except Exception as e:  # pylint: disable=broad-except
-    print(f"Ray cannot start here: {type(e).__name__}: {e}")
-    pytest.skip(f"Ray cannot start here: {type(e).__name__}: {e}")
+  episodes_lib.init_ray(None, num_cpus=2)  # Ray is pinned: failing to start is a failure.
   yield
   ray.shutdown()
 

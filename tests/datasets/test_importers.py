@@ -4,6 +4,7 @@ import os
 
 import h5py
 import numpy as np
+import ogbench
 import pytest
 import rlds
 
@@ -13,7 +14,6 @@ from pa_rl.datasets import rlds_io
 from pa_rl.datasets import transitions
 from pa_rl.environments import ogbench_names
 
-ogbench = pytest.importorskip("ogbench")
 
 PUZZLE_TASK = "puzzle-3x3-play-singletask-task4-v0"
 

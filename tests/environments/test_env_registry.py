@@ -87,7 +87,6 @@ def test_episode_success_reads_through_wrappers():
 
 
 def test_ogbench_ids_and_dataset_names_resolve_without_an_import():
-  pytest.importorskip("ogbench")
   env = environments.make_environment("scene-play-singletask-task2-v0", seed=0)
   assert env.gym_env.spec.id == "scene-singletask-task2-v0"  # the dataset's environment
   assert env.observation_spec()["state"].shape == (40,) and env.action_spec().shape == (5,)
@@ -95,7 +94,6 @@ def test_ogbench_ids_and_dataset_names_resolve_without_an_import():
 
 
 def test_package_prefixed_gym_ids_import_their_package():
-  pytest.importorskip("ogbench")
   env = environments.make_environment("ogbench:puzzle-3x3-singletask-task4-v0", seed=0)
   assert env.action_spec().shape == (5,)
   env.close()

@@ -77,7 +77,6 @@ def test_environment_error_in_the_child_is_reported_as_such():
 
 
 def test_ogbench_task_replays_in_a_child_without_an_import_line():
-  pytest.importorskip("ogbench")
   env_name = "puzzle-3x3-singletask-task4-v0"
   episodes, returns = _random_rollouts(env_name, seed=1, num_episodes=1, max_steps=6)
   frames, replayed, report = rendering.replay_in_subprocess(env_name, {}, 1, episodes,

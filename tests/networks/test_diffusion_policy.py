@@ -115,9 +115,15 @@ def test_dropout_only_in_the_loss(low_dim_meta, tiny_policy_config):
   l1, _ = net.loss(params, jax.random.PRNGKey(1), obs, actions)
   l2, _ = net.loss(params, jax.random.PRNGKey(1), obs, actions)
   assert float(l1) == float(l2)
-  s1 = net.sample(params, jax.random.PRNGKey(1), obs, 3)
-  s2 = net.sample(params, jax.random.PRNGKey(1), obs, 3)
-  np.testing.assert_array_equal(s1, s2)
+  # The same parameters without dropout: the loss differs (dropout acts
+  # there), sampling does not (no dropout when acting).
+  plain = diffusion.make_diffusion_policy(low_dim_meta, {**config, "dropout_rate": 0.0})
+  l3, _ = plain.loss(params, jax.random.PRNGKey(1), obs, actions)
+  assert float(l3) != float(l1)
+  for deterministic in (False, True):
+    s1 = net.sample(params, jax.random.PRNGKey(1), obs, 3, deterministic=deterministic)
+    s2 = plain.sample(params, jax.random.PRNGKey(1), obs, 3, deterministic=deterministic)
+    np.testing.assert_array_equal(s1, s2)
   assert net.uses_ema and net.log_prob is None
 
 

@@ -11,7 +11,6 @@ Generated cases (hypothesis, derandomized):
 
 import copy
 import dataclasses
-import math
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -360,4 +359,5 @@ def test_numpy_scalars_and_sequences_are_still_accepted():
   assert ao.num_samples == 4
   assert parl.PARLConfig(discount=np.float64(0.5), action_optimization={"top_k": 2}
                          ).action_optimization.top_k == 2
-  assert not math.isnan(parl.ActorCriticConfig(online_fraction=1).online_fraction)
+  fraction = parl.ActorCriticConfig(online_fraction=1).online_fraction
+  assert fraction == 1.0 and isinstance(fraction, float), fraction
