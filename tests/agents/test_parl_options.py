@@ -86,13 +86,18 @@ def test_distill_every_m_updates_the_policy_on_every_mth_update_only():
 
 
 def _recording(policy):
-  """``policy`` whose loss records the actions and weights it is called with
-  (run the update eagerly, under ``jax.disable_jit()``, to read them)."""
+  """``policy`` whose loss records (through a host callback, under jit) the
+  actions and weights it is called with."""
   calls = []
 
   def loss(params, key, obs, actions, weights=None):
-    calls.append({"actions": np.asarray(actions),
-                  "weights": None if weights is None else np.asarray(weights)})
+    if weights is None:
+      jax.debug.callback(lambda a: calls.append({"actions": np.asarray(a), "weights": None}),
+                         actions)
+    else:
+      jax.debug.callback(lambda a, w: calls.append({"actions": np.asarray(a),
+                                                    "weights": np.asarray(w)}),
+                         actions, weights)
     return policy.loss(params, key, obs, actions, weights)
   return dataclasses.replace(policy, loss=loss), calls
 
@@ -102,10 +107,9 @@ def test_distill_source_dataset_is_the_policy_own_loss_on_the_data():
                                   distill_source="dataset")
   policy, critic, state, _, batch = _setup(config)
   policy, calls = _recording(policy)
-  step = update_lib.make_update_step(policy, critic, config,
-                                     update_lib.Objective(config.critic_objective, "distill"))
-  with jax.disable_jit():
-    _, metrics = step(state, batch)
+  step = jax.jit(update_lib.make_update_step(
+      policy, critic, config, update_lib.Objective(config.critic_objective, "distill")))
+  _, metrics = jax.block_until_ready(step(state, batch))
   # The policy phase is behaviour cloning: its own loss on the data's actions, unweighted.
   assert len(calls) == 1
   np.testing.assert_array_equal(calls[0]["actions"], batch.action)
@@ -154,10 +158,9 @@ def test_advantage_weighted_distillation_weighs_the_data_by_iql_advantages():
       critic.init(jax.random.PRNGKey(1), batch.observation, batch.action), config,
       jax.random.PRNGKey(2))
   recording, calls = _recording(policy)
-  step = update_lib.make_update_step(recording, critic, config,
-                                     update_lib.Objective("iql", "distill"))
-  with jax.disable_jit():
-    new, metrics = step(state, batch)
+  step = jax.jit(update_lib.make_update_step(recording, critic, config,
+                                             update_lib.Objective("iql", "distill")))
+  new, metrics = jax.block_until_ready(step(state, batch))
   # The data's actions, weighted by exp(5 (Q - V)) (at most 100) from the freshly
   # updated critic, as in IQL's own update. Two members, a target subset of two:
   # the target Q is the members' min, whatever the key.
@@ -189,27 +192,31 @@ def test_iql_bootstraps_from_v_or_from_the_optimized_action(monkeypatch, bootstr
   real_loss, real_optimize = losses.iql_critic_loss, ao.optimize_actions
 
   def iql_critic_loss(*args, **kwargs):
-    seen["next_value"].append(args[-1] if len(args) > 6 else kwargs.get("next_value"))
+    next_value = args[-1] if len(args) > 6 else kwargs.get("next_value")
+    if next_value is None:
+      seen["next_value"].append(None)
+    else:
+      jax.debug.callback(lambda v: seen["next_value"].append(np.asarray(v)), next_value)
     return real_loss(*args, **kwargs)
 
   def optimize_actions(*args, **kwargs):
     actions, metrics = real_optimize(*args, **kwargs)
-    seen["optimized"].append((args[5], np.asarray(actions)))
+    jax.debug.callback(lambda o, a: seen["optimized"].append((np.asarray(o), np.asarray(a))),
+                       args[5]["state"], actions)
     return actions, metrics
 
   monkeypatch.setattr(losses, "iql_critic_loss", iql_critic_loss)
   monkeypatch.setattr(ao, "optimize_actions", optimize_actions)
-  step = update_lib.make_update_step(policy, critic, config,
-                                     update_lib.Objective("iql", "distill"))
-  with jax.disable_jit():
-    step(state, batch)
+  step = jax.jit(update_lib.make_update_step(policy, critic, config,
+                                             update_lib.Objective("iql", "distill")))
+  jax.block_until_ready(step(state, batch))
   (next_value,) = seen["next_value"]
   if bootstrap == "value":  # r + gamma V(s'): the loss computes V itself.
     assert next_value is None
     return
   # r + gamma Q_target(s', a*), a* the action optimization's argmax at s'.
   at_next = [a for obs, a in seen["optimized"]
-             if np.array_equal(np.asarray(obs["state"]), batch.next_observation["state"])]
+             if np.array_equal(obs, batch.next_observation["state"])]
   assert len(at_next) == 1
   expected = np.min(np.asarray(critic.q_values(state.critic_target_params,
                                                batch.next_observation, at_next[0])), axis=0)

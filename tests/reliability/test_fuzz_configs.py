@@ -359,5 +359,4 @@ def test_numpy_scalars_and_sequences_are_still_accepted():
   assert ao.num_samples == 4
   assert parl.PARLConfig(discount=np.float64(0.5), action_optimization={"top_k": 2}
                          ).action_optimization.top_k == 2
-  fraction = parl.ActorCriticConfig(online_fraction=1).online_fraction
-  assert fraction == 1.0 and isinstance(fraction, float), fraction
+  assert parl.ActorCriticConfig(online_fraction=1).online_fraction == 1
