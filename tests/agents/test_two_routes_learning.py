@@ -21,6 +21,9 @@ from pa_rl.agents import evaluation
 from pa_rl.agents import presets
 from pa_rl.datasets import collection
 
+# One worker builds this module's trained agents (pytest -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("two_routes_learning")
+
 DIFFUSION, FLOW, GAUSSIAN, CRITIC, PARL = (presets.DIFFUSION, presets.FLOW, presets.GAUSSIAN,
                                            presets.CRITIC, presets.PARL)
 EVAL_EPISODES = 30
@@ -98,20 +101,26 @@ def test_parl_with_a_flow_policy_solves_mixed_data(results, mixed):
   assert routes.count("left") >= 1 and routes.count("right") >= 1
 
 
-@pytest.mark.parametrize("policy_type", ["diffusion", "flow"])
-def test_expressive_bc_keeps_both_routes_where_gaussian_bc_crashes(tmp_path, policy_type):
-  path = str(tmp_path / "expert")
+@pytest.fixture(scope="module")
+def expert(tmp_path_factory):
+  """Expert data with both routes, and Gaussian BC's success on it (trained once)."""
+  path = str(tmp_path_factory.mktemp("data") / "expert")
   collection.collect("two_routes", path, policy="expert", num_episodes=100, seed=1)
   data = _load(path)
-  meta = data.shape_meta
-  gbc = ljx.create_agent("imitation", ljx.create_policy_model("gaussian", 0, meta, GAUSSIAN),
+  gbc = ljx.create_agent("imitation",
+                         ljx.create_policy_model("gaussian", 0, data.shape_meta, GAUSSIAN),
                          None, 2, {"batch_size": 256})
+  return data, _success(_train(gbc, data, 1500)[0])
+
+
+@pytest.mark.parametrize("policy_type", ["diffusion", "flow"])
+def test_expressive_bc_keeps_both_routes_where_gaussian_bc_crashes(expert, policy_type):
+  data, gaussian = expert
+  meta = data.shape_meta
   config = {"diffusion": DIFFUSION, "flow": FLOW}[policy_type]
   dbc = ljx.create_agent("imitation", ljx.create_policy_model(policy_type, 0, meta, config),
                          None, 2, {"batch_size": 256})
-  gbc, _ = _train(gbc, data, 1500)
   dbc, _ = _train(dbc, data, 1500)
-  gaussian = _success(gbc)
   env = environments.make_environment("two_routes", seed=5)
   actor = evaluation.make_actor(dbc, seed=0, evaluation=False)
   routes, successes = [], []

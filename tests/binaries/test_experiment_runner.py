@@ -15,6 +15,9 @@ from pa_rl.agents import learner as learner_lib
 from pa_rl.runners import evaluation as evaluation_lib
 from pa_rl.runners import offline as offline_runner
 
+# One worker builds this module's shared runs (pytest -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("experiment_runner")
+
 TINY = dict(
     agent_type="offline_rl", policy_type="gaussian", policy_config={"hidden_sizes": (8,)},
     critic_type="ensemble", critic_config={"hidden_sizes": (8,), "ensemble_size": 2},
