@@ -67,7 +67,7 @@ def _collect_ogbench(dataset):
 
 
 def main(argv):
-  del argv
+  running.check_no_arguments(argv)
   dataset = ogbench_names.resolve_dataset_name(_ENV.value)
   if dataset is not None:
     _collect_ogbench(dataset)

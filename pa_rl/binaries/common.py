@@ -48,10 +48,3 @@ def operative_writer(config_dir: str) -> Callable[[], None]:
   """A callback that writes gin's operative config into ``config_dir``."""
   from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top
   return lambda: gin_registration.write_operative_config(config_dir)
-
-
-def check_no_arguments(argv) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a flag or a "
-                         "--gin_bindings")
-

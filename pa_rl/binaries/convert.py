@@ -26,9 +26,8 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing dataset.
 
 
 def main(argv):
-  from pa_rl.binaries import common  # pylint: disable=g-import-not-at-top
   from pa_rl.datasets import importers  # pylint: disable=g-import-not-at-top
-  common.check_no_arguments(argv)
+  running.check_no_arguments(argv)
   info = importers.convert(_INPUT.value, _OUTPUT_DIR.value, env=_ENV.value,
                            layout=_LAYOUT.value, overwrite=_OVERWRITE.value)
   success = info["success_rate"]

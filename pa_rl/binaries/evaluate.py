@@ -16,7 +16,7 @@ from pa_rl.binaries import running
 
 
 def main(argv):
-  common.check_no_arguments(argv)
+  running.check_no_arguments(argv)
   workdir = common.WORKDIR.value
   if not os.path.isdir(workdir):
     raise app.UsageError(f"--workdir={workdir} does not exist; pass a train_offline or "

@@ -19,7 +19,7 @@ _OFFLINE_WORKDIR = flags.DEFINE_string(
 
 
 def main(argv):
-  common.check_no_arguments(argv)
+  running.check_no_arguments(argv)
   workdir = common.WORKDIR.value
   common.parse_gin()
   from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top

@@ -18,7 +18,6 @@ the data's own. Into ``--workdir`` it writes what a run shows:
 import os
 import time
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -62,7 +61,7 @@ def _write_gif(frames, results, path):
 
 
 def main(argv):
-  del argv
+  running.check_no_arguments(argv)
   os.environ.setdefault("JAX_PLATFORMS", "cpu")
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top

@@ -17,6 +17,13 @@ from absl import app
 from absl import flags
 
 
+def check_no_arguments(argv) -> None:
+  """Refuses positional arguments: every setting is a flag."""
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}; every setting is a flag (or, "
+                         "for the training binaries, a --gin_bindings)")
+
+
 # The library's errors that a user can act on: printed as one line.
 def _user_errors() -> tuple[type[BaseException], ...]:
   from pa_rl import file_utils  # pylint: disable=g-import-not-at-top

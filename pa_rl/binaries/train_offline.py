@@ -14,7 +14,7 @@ from pa_rl.binaries import running
 
 
 def main(argv):
-  common.check_no_arguments(argv)
+  running.check_no_arguments(argv)
   workdir = common.WORKDIR.value
   common.parse_gin()
   from pa_rl import gin_registration  # pylint: disable=g-import-not-at-top

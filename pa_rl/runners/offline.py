@@ -128,6 +128,11 @@ def train_offline(workdir: str,
       critic_type=critic_type, critic_config=critic_config, agent_config=agent_config,
       normalize=normalize, n_step=n_step, action_horizon=action_horizon)
   with common.WorkdirLock(workdir):
+    checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
+                                            keep_checkpoints)
+    if not num_steps and not checkpointer.steps():
+      raise ValueError(f"num_steps=0 trains nothing, and the workdir {workdir} holds no "
+                       "checkpoint to resume; set num_steps >= 1")
     dataset = spec.load_dataset(seed)
     if spec.env_name is None and dataset.metadata.get("env_name"):
       spec = dataclasses.replace(spec, env_name=dataset.metadata["env_name"])
@@ -136,18 +141,13 @@ def train_offline(workdir: str,
       on_start()
     builder = spec.make_builder(dataset.shape_meta)
     learner = builder.make_learner(dataset, seed=seed)
-    checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
-                                            keep_checkpoints)
     start, _ = checkpointer.restore(learner)
     start = start or 0
-    if not start and not num_steps:
-      raise ValueError(f"num_steps=0 trains nothing, and the workdir {workdir} holds no "
-                       "checkpoint to resume; set num_steps >= 1")
     spent = _seconds_spent(checkpointer, start)
     if start >= num_steps:
-      common.announce(f"The run in {workdir} already finished: its checkpoint is at step {start} "
-                      f"of num_steps={num_steps}. Nothing to train (raise num_steps to train "
-                      "further).")
+      common.announce(f"The run in {workdir} already finished: its checkpoint is at step "
+                      f"{start} of num_steps={num_steps}. Nothing to train (raise num_steps "
+                      "to train further).")
       return {"step": start, "finished_before": True}
     if max_seconds is not None and spent is not None and spent >= max_seconds:
       common.announce(f"The run in {workdir} already spent its budget of "

@@ -139,6 +139,11 @@ def finetune_online(workdir: str,
   if not spec.env_name:
     raise ValueError("finetune_online needs an environment: bind finetune_online.env_name")
   with common.WorkdirLock(workdir):
+    checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
+                                            keep_checkpoints)
+    if not num_episodes and not checkpointer.steps():
+      raise ValueError(f"num_episodes=0 fine-tunes nothing, and the workdir {workdir} holds "
+                       "no checkpoint to resume; set num_episodes >= 1")
     dataset = spec.load_dataset(seed)
     spec_lib.write_spec(workdir, spec)
     if on_start is not None:
@@ -148,8 +153,6 @@ def finetune_online(workdir: str,
     learner = builder.make_learner(dataset, seed=seed,
                                    replay=builder.make_replay(meta, config.replay_capacity, seed),
                                    online_fraction=config.online_fraction)
-    checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
-                                            keep_checkpoints)
     template = {"storage": learner.replay.storage,
                 "counters": np.zeros(len(_COUNTERS), np.int64)}
     ckpt_step, extra = checkpointer.restore(learner, extra_template=template)

@@ -143,12 +143,8 @@ def test_online_fine_tuning_distills_again():
   assert online.online_config(offline, {"distill_source": "dataset"}).distill_source == "dataset"
 
 
-def test_advantage_weighted_distillation_weighs_the_data_by_iql_advantages():
-  from pa_rl.agents import losses  # pylint: disable=g-import-not-at-top
-  with pytest.raises(ValueError, match="needs critic_objective='iql'"):
-    parl_config.PARLConfig(distill_source="advantage_weighted")
-  config = parl_config.PARLConfig(critic_objective="iql", distill_source="advantage_weighted",
-                                  awr_temperature=5.0, action_optimization=TINY_AO)
+def _iql_setup(config):
+  """A Gaussian policy and a two-member critic with a V head (IQL's)."""
   policy, _ = registry.make_policy_network("gaussian", META, {"hidden_sizes": (8,)})
   critic, _ = registry.make_critic_network(
       "ensemble", META, {"hidden_sizes": (8,), "ensemble_size": 2, "value_head": True})
@@ -157,6 +153,15 @@ def test_advantage_weighted_distillation_weighs_the_data_by_iql_advantages():
       policy.init(jax.random.PRNGKey(0), batch.observation),
       critic.init(jax.random.PRNGKey(1), batch.observation, batch.action), config,
       jax.random.PRNGKey(2))
+  return policy, critic, state, batch
+
+
+def test_advantage_weighted_distillation_weighs_the_data_by_iql_advantages():
+  with pytest.raises(ValueError, match="needs critic_objective='iql'"):
+    parl_config.PARLConfig(distill_source="advantage_weighted")
+  config = parl_config.PARLConfig(critic_objective="iql", distill_source="advantage_weighted",
+                                  awr_temperature=5.0, action_optimization=TINY_AO)
+  policy, critic, state, batch = _iql_setup(config)
   recording, calls = _recording(policy)
   step = jax.jit(update_lib.make_update_step(recording, critic, config,
                                              update_lib.Objective("iql", "distill")))
@@ -180,14 +185,7 @@ def test_iql_bootstraps_from_v_or_from_the_optimized_action(monkeypatch, bootstr
   from pa_rl.agents import losses  # pylint: disable=g-import-not-at-top
   config = parl_config.PARLConfig(critic_objective="iql", iql_bootstrap=bootstrap,
                                   action_optimization=TINY_AO)
-  policy, _ = registry.make_policy_network("gaussian", META, {"hidden_sizes": (8,)})
-  critic, _ = registry.make_critic_network(
-      "ensemble", META, {"hidden_sizes": (8,), "ensemble_size": 2, "value_head": True})
-  batch = _batch()
-  state = update_lib.init_state(
-      policy.init(jax.random.PRNGKey(0), batch.observation),
-      critic.init(jax.random.PRNGKey(1), batch.observation, batch.action), config,
-      jax.random.PRNGKey(2))
+  policy, critic, state, batch = _iql_setup(config)
   seen = {"next_value": [], "optimized": []}
   real_loss, real_optimize = losses.iql_critic_loss, ao.optimize_actions
 

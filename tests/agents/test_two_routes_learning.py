@@ -21,8 +21,6 @@ from pa_rl.agents import evaluation
 from pa_rl.agents import presets
 from pa_rl.datasets import collection
 
-# One worker builds this module's trained agents (pytest -n 2 --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("two_routes_learning")
 
 DIFFUSION, FLOW, GAUSSIAN, CRITIC, PARL = (presets.DIFFUSION, presets.FLOW, presets.GAUSSIAN,
                                            presets.CRITIC, presets.PARL)

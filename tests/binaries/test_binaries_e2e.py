@@ -13,9 +13,6 @@ import pytest
 
 from pa_rl import gin_registration
 
-# One worker builds this module's shared runs (pytest -n 2 --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("binaries_e2e")
-
 CONFIG = "parl/diffusion_calql_builtin.gin"
 
 def _flags(bindings):

@@ -15,8 +15,6 @@ from pa_rl.agents import learner as learner_lib
 from pa_rl.runners import evaluation as evaluation_lib
 from pa_rl.runners import offline as offline_runner
 
-# One worker builds this module's shared runs (pytest -n 2 --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("experiment_runner")
 
 TINY = dict(
     agent_type="offline_rl", policy_type="gaussian", policy_config={"hidden_sizes": (8,)},
@@ -251,6 +249,13 @@ def test_finetune_online_evaluates_along_the_way(straight_run, tmp_path):
     assert row["eval/length"] == 3 and 0.0 <= row["eval/success"] <= 1.0
     assert np.isfinite(row["eval/return"])
   assert summary["eval"]["eval/return"] == rows[-1]["eval/return"]
+
+
+def test_zero_episodes_on_a_new_online_workdir_is_an_error(straight_run, tmp_path):
+  workdir = tmp_path / "online"
+  with pytest.raises(ValueError, match="num_episodes=0 fine-tunes nothing"):
+    runners.finetune_online(str(workdir), straight_run, num_episodes=0)
+  assert os.listdir(workdir) == []  # Nothing written (the lock is released and removed).
 
 
 def test_finetune_online_needs_a_parl_offline_run(tmp_path, straight_run):

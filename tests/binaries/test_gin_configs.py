@@ -17,9 +17,6 @@ from pa_rl import metrics_writer
 from pa_rl import types
 from pa_rl.testing import fakes
 
-# One worker builds this module's shared runs (pytest -n 2 --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("gin_configs")
-
 CONFIGS = gin_registration.packaged_configs()
 OFFLINE = [c for c in CONFIGS if not c.startswith("online/")]
 ONLINE = [c for c in CONFIGS if c.startswith("online/")]

@@ -11,9 +11,6 @@ import rlds
 
 from pa_rl.datasets import rlds_io
 
-# One worker builds this module's shared runs (pytest -n 2 --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("ogbench_binaries")
-
 
 TASK = "puzzle-3x3-play-singletask-task4-v0"
 

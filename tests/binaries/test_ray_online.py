@@ -15,9 +15,6 @@ from pa_rl.datasets import replay as replay_lib
 from pa_rl.runners import episodes as episodes_lib
 from tests.binaries.test_experiment_runner import TINY
 
-# One worker builds this module's shared runs (pytest -n 2 --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("ray_online")
-
 
 @pytest.fixture(scope="module")
 def ray_local():

@@ -24,9 +24,6 @@ from pa_rl.agents import learner as learner_lib
 from pa_rl.agents import update as update_lib
 from pa_rl.runners import checkpoints
 
-# One worker builds this module's shared runs (pytest -n 2 --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("crash_safety")
-
 # Tiny networks; many short steps with frequent checkpoints, so a kill lands
 # anywhere: in an update, a metrics write or a checkpoint write.
 SETTINGS = dict(

@@ -34,11 +34,12 @@ GIN_TINY = ["train_offline.agent_type = 'imitation'", "train_offline.policy_type
             "train_offline.log_every = 1", "train_offline.checkpoint_every = 2"]
 
 
-def _run(module, *args, cwd=None, **popen):
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
+_ENV = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def _run(module, *args):
   return subprocess.run([sys.executable, "-m", f"pa_rl.binaries.{module}", *args],
-                        cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=600,
-                        **popen)
+                        cwd=ROOT, env=_ENV, capture_output=True, text=True, timeout=600)
 
 
 def _npz(path, rows=20, action_dim=2):
@@ -135,7 +136,8 @@ def test_convert_binary_overwrite_refusal_is_one_line_and_exit_1(tmp_path):
   result = _run("convert", f"--input={source}", f"--output_dir={folder}", "--overwrite")
   assert result.returncode == 1, result.stderr[-2000:]
   assert "Traceback" not in result.stderr
-  assert "Error: refusing to overwrite output_dir" in result.stderr and "mydata.npz" in result.stderr
+  assert "Error: refusing to overwrite output_dir" in result.stderr
+  assert "mydata.npz" in result.stderr
   assert sorted(os.listdir(folder)) == ["mydata.npz"]
 
 
@@ -207,16 +209,10 @@ def test_a_lock_left_by_a_killed_process_is_taken_over_with_a_message(tmp_path, 
 
 def test_two_train_offline_processes_on_one_workdir_one_is_refused(two_routes_data, tmp_path):
   workdir = str(tmp_path / "run")
-  args = ["--workdir=" + workdir, f"--gin_bindings=train_offline.dataset_path = "
-          f"'{two_routes_data}'", "--gin_bindings=train_offline.num_steps = 1000000"]
-  args += [f"--gin_bindings={b}" for b in GIN_TINY]
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
-  command = [sys.executable, "-m", "pa_rl.binaries.train_offline", *args]
-  first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+  first = _start_training(workdir, two_routes_data)
   try:
     _wait_for_checkpoint(first, workdir)
-    second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+    second = subprocess.run(first.args, cwd=ROOT, env=_ENV, capture_output=True, text=True,
                             timeout=300)
     assert first.poll() is None  # Still training: the second met a live owner.
   finally:
@@ -228,6 +224,16 @@ def test_two_train_offline_processes_on_one_workdir_one_is_refused(two_routes_da
   steps = [int(r["step"]) for r in _csv_rows(os.path.join(workdir, "train.csv"))]
   assert steps == list(range(1, len(steps) + 1)), steps[:10]
   assert len(os.listdir(os.path.join(workdir, "tensorboard"))) == 1
+
+
+def _start_training(workdir, data):
+  """A train_offline binary of tiny networks, far from done (1M updates)."""
+  args = ["--workdir=" + workdir, f"--gin_bindings=train_offline.dataset_path = '{data}'",
+          "--gin_bindings=train_offline.num_steps = 1000000"]
+  args += [f"--gin_bindings={b}" for b in GIN_TINY]
+  return subprocess.Popen([sys.executable, "-m", "pa_rl.binaries.train_offline", *args],
+                          cwd=ROOT, env=_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
 
 
 def _wait_for_checkpoint(process, workdir):
@@ -303,6 +309,7 @@ def test_resuming_with_the_same_settings_and_a_larger_num_steps_still_works(two_
 def test_num_steps_zero_on_a_new_workdir_is_an_error(two_routes_data, tmp_path):
   with pytest.raises(ValueError, match="num_steps=0 trains nothing"):
     runners.train_offline(str(tmp_path / "run"), two_routes_data, **{**TINY, "num_steps": 0})
+  assert os.listdir(tmp_path / "run") == []  # No experiment.json for a run that never was.
 
 
 # Temporary files of killed writers -------------------------------------------
@@ -363,13 +370,7 @@ def test_error_line_drops_gins_call_site_lines():
 
 def test_sigint_says_where_a_rerun_resumes(two_routes_data, tmp_path):
   workdir = str(tmp_path / "run")
-  args = ["--workdir=" + workdir, f"--gin_bindings=train_offline.dataset_path = "
-          f"'{two_routes_data}'", "--gin_bindings=train_offline.num_steps = 100000"]
-  args += [f"--gin_bindings={b}" for b in GIN_TINY]
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2"}
-  process = subprocess.Popen([sys.executable, "-m", "pa_rl.binaries.train_offline", *args],
-                             cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+  process = _start_training(workdir, two_routes_data)
   _wait_for_checkpoint(process, workdir)
   process.send_signal(signal.SIGINT)
   out, err = process.communicate(timeout=120)
