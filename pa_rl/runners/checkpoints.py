@@ -94,3 +94,17 @@ class Checkpointer:
         continue
       return candidate, extra
     return None, None
+
+
+def for_run(workdir: str, keep: int, budget_name: str, budget: int) -> Checkpointer:
+  """The checkpointer of a run's workdir (``<workdir>/checkpoints``).
+
+  Raises:
+    ValueError: ``budget`` (``num_steps``, ``num_episodes``) is 0 and there is
+      no checkpoint to resume: the run would train nothing.
+  """
+  checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"), keep)
+  if not budget and not checkpointer.steps():
+    raise ValueError(f"{budget_name}=0 trains nothing, and the workdir {workdir} holds no "
+                     f"checkpoint to resume; set {budget_name} >= 1")
+  return checkpointer

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import time
 from typing import Any, Callable, Iterator, Mapping
 
@@ -128,11 +127,7 @@ def train_offline(workdir: str,
       critic_type=critic_type, critic_config=critic_config, agent_config=agent_config,
       normalize=normalize, n_step=n_step, action_horizon=action_horizon)
   with common.WorkdirLock(workdir):
-    checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
-                                            keep_checkpoints)
-    if not num_steps and not checkpointer.steps():
-      raise ValueError(f"num_steps=0 trains nothing, and the workdir {workdir} holds no "
-                       "checkpoint to resume; set num_steps >= 1")
+    checkpointer = checkpoints.for_run(workdir, keep_checkpoints, "num_steps", num_steps)
     dataset = spec.load_dataset(seed)
     if spec.env_name is None and dataset.metadata.get("env_name"):
       spec = dataclasses.replace(spec, env_name=dataset.metadata["env_name"])

@@ -139,11 +139,8 @@ def finetune_online(workdir: str,
   if not spec.env_name:
     raise ValueError("finetune_online needs an environment: bind finetune_online.env_name")
   with common.WorkdirLock(workdir):
-    checkpointer = checkpoints.Checkpointer(os.path.join(workdir, "checkpoints"),
-                                            keep_checkpoints)
-    if not num_episodes and not checkpointer.steps():
-      raise ValueError(f"num_episodes=0 fine-tunes nothing, and the workdir {workdir} holds "
-                       "no checkpoint to resume; set num_episodes >= 1")
+    checkpointer = checkpoints.for_run(workdir, keep_checkpoints, "num_episodes",
+                                       num_episodes)
     dataset = spec.load_dataset(seed)
     spec_lib.write_spec(workdir, spec)
     if on_start is not None:

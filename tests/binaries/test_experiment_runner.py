@@ -253,7 +253,7 @@ def test_finetune_online_evaluates_along_the_way(straight_run, tmp_path):
 
 def test_zero_episodes_on_a_new_online_workdir_is_an_error(straight_run, tmp_path):
   workdir = tmp_path / "online"
-  with pytest.raises(ValueError, match="num_episodes=0 fine-tunes nothing"):
+  with pytest.raises(ValueError, match="num_episodes=0 trains nothing"):
     runners.finetune_online(str(workdir), straight_run, num_episodes=0)
   assert os.listdir(workdir) == []  # Nothing written (the lock is released and removed).
 
