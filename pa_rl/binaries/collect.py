@@ -37,7 +37,9 @@ _TASK_ID = flags.DEFINE_integer("task_id", 0, "Task id stored with each episode.
 _MIXTURE = flags.DEFINE_list("mixture", None, "For --policy=mixed: probabilities of expert, "
                              "noisy, random and (optionally) random goal segments "
                              "episodes, e.g. 0.2,0.3,0.5 or 0.2,0.3,0,0.5.")
-_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing dataset.")
+_OVERWRITE = flags.DEFINE_bool(
+    "overwrite", False, "Replace the dataset at --output_dir; only a dataset this library "
+    "wrote, holding nothing else, is replaced (anything else is refused, never removed).")
 _MAX_EPISODE_STEPS = flags.DEFINE_integer(
     "max_episode_steps", None, "OGBench datasets: steps per episode (default: the official "
     "length).")

@@ -22,7 +22,9 @@ _ENV = flags.DEFINE_string(
     "recorded); an OGBench single-task name relabels rewards for that task.")
 _LAYOUT = flags.DEFINE_enum("layout", "auto", ["auto", "ogbench", "d4rl"],
                             "File layout; auto: d4rl when the file has 'timeouts'.")
-_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing dataset.")
+_OVERWRITE = flags.DEFINE_bool(
+    "overwrite", False, "Replace the dataset at --output_dir; only a dataset this library "
+    "wrote, holding nothing else, is replaced (anything else is refused, never removed).")
 
 
 def main(argv):
