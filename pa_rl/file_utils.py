@@ -86,6 +86,18 @@ def remove_stale_temporaries(directory: str, prefix: str = "") -> list[str]:
   return removed
 
 
+def check_no_file_in_the_way(path: str, what: str, parents_only: bool = False) -> None:
+  """Raises NotADirectoryError, naming ``what``, where the nearest existing
+  one of ``path`` and its parents (only its parents with ``parents_only``)
+  is a file: ``path`` could not be made a directory."""
+  probe = os.path.dirname(path) if parents_only else path
+  while probe and not os.path.exists(probe):
+    probe = os.path.dirname(probe)
+  if probe and not os.path.isdir(probe):
+    raise NotADirectoryError(f"{what} {path} cannot be created: {probe} is a file, not a "
+                             "directory")
+
+
 def make_dirs(path: str, what: str) -> str:
   """``os.makedirs(path, exist_ok=True)`` with errors that name ``what``.
 
@@ -94,12 +106,7 @@ def make_dirs(path: str, what: str) -> str:
     PermissionError: a directory on the way cannot be written.
   """
   path = os.path.abspath(os.path.expanduser(path))
-  probe = path
-  while probe and not os.path.exists(probe):
-    probe = os.path.dirname(probe)
-  if probe and not os.path.isdir(probe):
-    raise NotADirectoryError(f"{what} {path} cannot be created: {probe} is a file, not a "
-                             "directory")
+  check_no_file_in_the_way(path, what)
   try:
     os.makedirs(path, exist_ok=True)
   except PermissionError as e:

@@ -8,7 +8,6 @@ Settings come from gin: --gin_file (repeatable; packaged configs by name) and
 Re-running with the same --workdir resumes from its newest checkpoint.
 """
 
-
 from pa_rl.binaries import common
 from pa_rl.binaries import running
 

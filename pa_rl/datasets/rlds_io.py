@@ -63,12 +63,7 @@ def check_output_dir(output_dir: str, overwrite: bool, protect: Sequence[str] = 
     NotADirectoryError: a parent of the path is a file.
   """
   path = os.path.abspath(os.path.expanduser(output_dir))
-  probe = os.path.dirname(path)
-  while probe and not os.path.exists(probe):
-    probe = os.path.dirname(probe)
-  if probe and not os.path.isdir(probe):
-    raise NotADirectoryError(f"output_dir {path} cannot be created: {probe} is a file, not "
-                             "a directory")
+  file_utils.check_no_file_in_the_way(path, "output_dir", parents_only=True)
   if not os.path.lexists(path):
     return path
   if not overwrite:
